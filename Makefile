@@ -1,0 +1,43 @@
+# camdensity: `make demo` runs the product, `make test` runs the tests. Both set everything up.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: setup system demo test serve lint bench db-stop clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $(STAMP)
+
+system:
+	scripts/install-system.sh
+
+setup: system $(STAMP)
+
+## Start PostGIS, load the bundled data, build, serve on http://127.0.0.1:$${PORT:-8000}
+demo: setup
+	$(BIN)/camdensity demo
+
+## Run the whole test suite against a real PostGIS
+test: $(STAMP)
+	scripts/install-system.sh --browser
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+serve: setup
+	$(BIN)/camdensity serve
+
+lint: $(STAMP)
+	$(BIN)/ruff check camdensity ingest tiles service sql tests bench
+
+## Benchmarks (on demand, not part of `make test`)
+bench: setup
+	$(BIN)/python -m pytest -q bench --benchmark-only $(PYTEST_ARGS)
+
+db-stop:
+	$(BIN)/camdensity db stop
+
+clean: db-stop
+	rm -rf $(VENV) .camdensity

@@ -1,0 +1,158 @@
+"""The embedded PostGIS cluster: a project-local data directory, its own port and socket."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+from camdensity.settings import DatabaseSettings
+
+POSTGIS_CONTROL = "postgis.control"
+
+
+class ClusterError(RuntimeError):
+    """The embedded cluster could not be set up or started."""
+
+
+def pg_bindir() -> Path:
+    """Directory holding initdb/pg_ctl (Debian keeps them out of PATH)."""
+    if shutil.which("pg_config"):
+        out = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True)
+        candidate = Path(out.stdout.strip())
+        if (candidate / "initdb").exists():
+            return candidate
+    for version in ("17", "16", "15"):
+        candidate = Path(f"/usr/lib/postgresql/{version}/bin")
+        if (candidate / "initdb").exists():
+            return candidate
+    found = shutil.which("initdb")
+    if found:
+        return Path(found).resolve().parent
+    raise ClusterError("PostgreSQL server binaries (initdb, pg_ctl) not found; run `make setup`.")
+
+
+def postgis_available(bindir: Path) -> bool:
+    """Whether the PostGIS extension is installed for this server."""
+    out = subprocess.run([str(bindir / "pg_config"), "--sharedir"], capture_output=True, text=True)
+    sharedir = Path(out.stdout.strip() or "/usr/share/postgresql/15")
+    return (sharedir / "extension" / POSTGIS_CONTROL).exists()
+
+
+def _as_owner(cmd: list[str]) -> list[str]:
+    """initdb/pg_ctl refuse to run as root: run them as `postgres` then."""
+    if os.geteuid() == 0:
+        return ["runuser", "-u", "postgres", "--", *cmd]
+    return cmd
+
+
+class Cluster:
+    """A PostgreSQL cluster that belongs to this project checkout."""
+
+    def __init__(self, settings: DatabaseSettings) -> None:
+        self.settings = settings
+        self.root = settings.pg_dir
+        self.data = self.root / "data"
+        self.run = settings.socket_dir
+        self.log = self.root / "postgres.log"
+        self.port = settings.pg_port
+
+    def _chown(self, *paths: Path) -> None:
+        if os.geteuid() != 0:
+            return
+        pw = pwd.getpwnam("postgres")
+        for path in paths:
+            os.chown(path, pw.pw_uid, pw.pw_gid)
+
+    def initialized(self) -> bool:
+        return (self.data / "PG_VERSION").exists()
+
+    def running(self) -> bool:
+        if not self.initialized():
+            return False
+        res = subprocess.run(
+            _as_owner([str(pg_bindir() / "pg_ctl"), "status", "-D", str(self.data)]),
+            capture_output=True, text=True,
+        )
+        return res.returncode == 0
+
+    def init(self) -> None:
+        bindir = pg_bindir()
+        if not postgis_available(bindir):
+            raise ClusterError("PostGIS is not installed for this server; run `make setup`.")
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.run.mkdir(parents=True, exist_ok=True)
+        self._chown(self.root, self.run)
+        if self.initialized():
+            return
+        self.data.mkdir(mode=0o700, exist_ok=True)
+        self._chown(self.data)
+        res = subprocess.run(
+            _as_owner([
+                str(bindir / "initdb"), "-D", str(self.data), "-U", self.settings.pg_user,
+                "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8",
+            ]),
+            capture_output=True, text=True,
+        )
+        if res.returncode != 0:
+            raise ClusterError(f"initdb failed:\n{res.stdout}\n{res.stderr}")
+
+    def start(self) -> None:
+        """Initialise if needed, start if stopped, create the database; idempotent."""
+        self.init()
+        if not self.running():
+            opts = (
+                f"-p {self.port} -k {self.run} -c listen_addresses=127.0.0.1 "
+                "-c shared_buffers=256MB -c work_mem=64MB -c maintenance_work_mem=256MB "
+                "-c max_connections=200 -c fsync=off -c synchronous_commit=off "
+                "-c log_min_messages=warning -c log_statement=none"
+            )
+            # The log lives beside the data; the server never logs statements (privacy).
+            self.log.touch(exist_ok=True)
+            self._chown(self.log)
+            res = subprocess.run(
+                _as_owner([
+                    str(pg_bindir() / "pg_ctl"), "start", "-D", str(self.data), "-w",
+                    "-t", "60", "-l", str(self.log), "-o", opts,
+                ]),
+                capture_output=True, text=True,
+            )
+            if res.returncode != 0:
+                tail = self.log.read_text(errors="replace")[-2000:] if self.log.exists() else ""
+                raise ClusterError(f"pg_ctl start failed:\n{res.stdout}\n{res.stderr}\n{tail}")
+        self._wait_ready()
+        self._ensure_database()
+
+    def stop(self) -> None:
+        if self.running():
+            subprocess.run(
+                _as_owner([str(pg_bindir() / "pg_ctl"), "stop", "-D", str(self.data), "-m", "fast"]),
+                check=True, capture_output=True,
+            )
+
+    def admin_url(self, dbname: str = "postgres") -> str:
+        return f"postgresql://{self.settings.pg_user}@/{dbname}?host={self.run}&port={self.port}"
+
+    def _wait_ready(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with psycopg.connect(self.admin_url(), connect_timeout=3):
+                    return
+            except psycopg.OperationalError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+
+    def _ensure_database(self) -> None:
+        name = self.settings.pg_database
+        with psycopg.connect(self.admin_url(), autocommit=True) as conn:
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+            if not exists:
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))

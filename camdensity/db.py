@@ -1,0 +1,53 @@
+"""Connections to the store and the migration step."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterator
+
+import psycopg
+
+import sql as sqlfiles
+from camdensity.settings import DatabaseSettings, database_settings
+
+# Serialises concurrent `migrate` runs (e.g. two test sessions on one server).
+MIGRATE_LOCK = 7_263_001
+
+
+def database_url(settings: DatabaseSettings | None = None) -> str:
+    """The URL commands use; starts the embedded cluster when no DATABASE_URL is set."""
+    settings = settings or database_settings()
+    if settings.embedded:
+        from camdensity.cluster import Cluster
+
+        Cluster(settings).start()
+    return settings.url
+
+
+@contextmanager
+def connect(url: str | None = None, **kwargs: object) -> Iterator[psycopg.Connection]:
+    """A psycopg connection to the store (the embedded cluster unless told otherwise)."""
+    with psycopg.connect(url or database_url(), **kwargs) as conn:
+        yield conn
+
+
+def migrate(conn: psycopg.Connection) -> list[str]:
+    """Apply the migrations not yet applied; returns their names."""
+    applied: list[str] = []
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATE_LOCK,))
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migration ("
+            " version int PRIMARY KEY, name text NOT NULL,"
+            " applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        done = {r[0] for r in conn.execute("SELECT version FROM schema_migration")}
+        for version, name, text in sqlfiles.migrations():
+            if version in done:
+                continue
+            conn.execute(text)
+            conn.execute(
+                "INSERT INTO schema_migration (version, name) VALUES (%s, %s)", (version, name)
+            )
+            applied.append(name)
+    return applied

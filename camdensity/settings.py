@@ -1,0 +1,103 @@
+"""All settings in one place (pydantic-settings, `CAMDENSITY_` prefix, `DATABASE_URL`)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# Camera vocabulary (BRIEF: camera types, operators) and site categories.
+CAMERA_TYPES: tuple[str, ...] = (
+    "cctv", "doorbell", "alpr", "dome", "ptz", "traffic", "speed", "gunshot", "unknown",
+)
+OPERATOR_TYPES: tuple[str, ...] = ("public", "business", "private", "unknown")
+SITE_CATEGORIES: tuple[str, ...] = (
+    "clinic", "abortion", "school", "immigration", "courthouse", "worship", "shelter",
+)
+EXPOSURE_RADII_M: tuple[int, ...] = (50, 100, 200, 500)
+
+
+class DatabaseSettings(BaseSettings):
+    """Where the store lives: `DATABASE_URL`, else the project-local (embedded) cluster."""
+
+    model_config = SettingsConfigDict(env_prefix="CAMDENSITY_", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "CAMDENSITY_DATABASE_URL")
+    )
+    # Embedded cluster: its own data directory inside the project, its own port.
+    pg_dir: Path = PROJECT_ROOT / ".camdensity"
+    pg_port: int = 54329
+    pg_database: str = "camdensity"
+    pg_user: str = "camdensity"
+    pool_min_size: int = 1
+    pool_max_size: int = 8
+
+    @property
+    def embedded(self) -> bool:
+        return self.database_url is None
+
+    @property
+    def socket_dir(self) -> Path:
+        return self.pg_dir / "run"
+
+    @property
+    def url(self) -> str:
+        """The libpq URL every command connects to."""
+        if self.database_url:
+            return self.database_url
+        return (
+            f"postgresql://{self.pg_user}@/{self.pg_database}"
+            f"?host={self.socket_dir}&port={self.pg_port}"
+        )
+
+
+class MethodSettings(BaseSettings):
+    """Parameters of the method; every export records them."""
+
+    model_config = SettingsConfigDict(env_prefix="CAMDENSITY_", extra="ignore")
+
+    resolutions: list[int] = [6, 7, 8, 9, 10, 11, 12]
+    fusion_distance_m: float = 15.0
+    exposure_radii_m: list[int] = list(EXPOSURE_RADII_M)
+    effective_disc_m: float = 120.0
+    effective_buffer_m: float = 200.0
+    near_site_radius_m: float = 200.0
+    # Private/residential cameras are not shown in a cell holding fewer than this many.
+    private_min_per_cell: int = 3
+    # "The city" a point is compared with: baseline cells of this resolution within this distance.
+    baseline_resolution: int = 9
+    city_radius_m: float = 10_000.0
+
+
+class ServiceSettings(BaseSettings):
+    """HTTP service."""
+
+    model_config = SettingsConfigDict(env_prefix="CAMDENSITY_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, validation_alias=AliasChoices("PORT", "CAMDENSITY_PORT"))
+    public_url: str | None = None  # base URL written into TileJSON; default: the request's
+    cache_max_age: int = 300
+    tile_cache_size: int = 4096
+    geocoder_url: str | None = None  # Nominatim/Pelias-compatible search URL, optional
+    geocoder_kind: str = "nominatim"
+
+
+@lru_cache
+def database_settings() -> DatabaseSettings:
+    return DatabaseSettings()
+
+
+@lru_cache
+def method_settings() -> MethodSettings:
+    return MethodSettings()
+
+
+@lru_cache
+def service_settings() -> ServiceSettings:
+    return ServiceSettings()

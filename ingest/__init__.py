@@ -1,0 +1,1 @@
+"""Everything that writes the store: importers, fusion and the build."""

@@ -1,0 +1,1 @@
+"""The HTTP face of camdensity: tiles, TileJSON, the map, coverage, sites, exports."""

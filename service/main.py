@@ -1,0 +1,46 @@
+"""The FastAPI app: lifespan (pool), middleware and routers."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from typing import AsyncIterator
+
+from fastapi import FastAPI
+from fastapi.middleware.gzip import GZipMiddleware
+
+from camdensity import __version__, db
+from camdensity.settings import database_settings
+from service.database import open_pool
+from service.routes import health
+
+
+def create_app(database_url: str | None = None) -> FastAPI:
+    """Build the app; `database_url` overrides settings (tests point it at their database)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settings = database_settings()
+        url = database_url or db.database_url(settings)
+        app.state.pool = await open_pool(settings, url)
+        try:
+            yield
+        finally:
+            await app.state.pool.close()
+
+    app = FastAPI(
+        title="camdensity",
+        version=__version__,
+        description=(
+            "Surveillance-camera density over H3 hexagons: vector tiles, an embeddable map, "
+            "coverage near an address, sensitive-site exposure and hexagon exports. "
+            "Queried addresses and client addresses are never logged or stored."
+        ),
+        lifespan=lifespan,
+    )
+    app.add_middleware(GZipMiddleware, minimum_size=512)
+    for router in (health.router,):
+        app.include_router(router)
+    return app
+
+
+app = create_app()

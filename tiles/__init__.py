@@ -1,0 +1,1 @@
+"""Turns the store into vector tiles: zoom-to-resolution table, tile SQL, tile cache."""
