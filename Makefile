@@ -23,7 +23,7 @@ demo: setup
 
 ## Run the whole test suite against a real PostGIS
 test: $(STAMP)
-	scripts/install-system.sh --browser
+	scripts/install-system.sh --test
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 serve: setup

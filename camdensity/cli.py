@@ -106,5 +106,34 @@ def serve(
 # --- build, stats, export and demo follow -------------------------------------------------
 
 
+@app.command()
+def demo(
+    serve_api: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve the API afterwards.")] = True,
+    port: Annotated[Optional[int], typer.Option(help="Port (default: PORT or 8000).")] = None,
+) -> None:
+    """Load the bundled data (each file once), build when anything changed, then serve."""
+    from camdensity.demo import DEMO_IMPORTS, build_is_stale
+
+    url = migrated_url()
+    for entity, path, extra in DEMO_IMPORTS:
+        code = app(["ingest", entity, str(path), *extra], standalone_mode=False)
+        if code:
+            fail(f"loading {path.name} ({entity}) failed")
+    with db.connect(url) as conn:
+        stale = build_is_stale(conn)
+    if stale:
+        code = app(["build"], standalone_mode=False)
+        if code:
+            fail("build failed")
+    else:
+        console.print("build is up to date")
+    if serve_api:
+        console.print(
+            f"serving on http://{service_settings().host}:{port or service_settings().port}"
+            "  (map: /map, docs: /docs)"
+        )
+        serve(host=None, port=port)
+
+
 def main() -> None:  # pragma: no cover
     app()

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs the system packages camdensity needs when they are missing:
-# PostGIS for the PostgreSQL server on this machine, and (with --browser) Chromium for the map test.
+# PostGIS for the PostgreSQL server on this machine, and (with --test) the tools the tests drive.
 set -euo pipefail
 
-want_browser=0
-[ "${1:-}" = "--browser" ] && want_browser=1
+# --test adds what the test suite drives: Chromium (map rendering) and docker-compose (config check).
+want_test=0
+[ "${1:-}" = "--test" ] && want_test=1
 
 pg_major() {
   if command -v pg_config >/dev/null 2>&1; then
@@ -30,8 +31,9 @@ fi
 sharedir="/usr/share/postgresql/${major}"
 [ -f "${sharedir}/extension/postgis.control" ] || packages+=("postgresql-${major}-postgis-3")
 [ -f "${sharedir}/extension/pg_trgm.control" ] || packages+=(postgresql-contrib)
-if [ "$want_browser" -eq 1 ] && ! command -v chromium >/dev/null 2>&1; then
-  packages+=(chromium)
+if [ "$want_test" -eq 1 ]; then
+  command -v chromium >/dev/null 2>&1 || packages+=(chromium)
+  command -v docker-compose >/dev/null 2>&1 || packages+=(docker-compose)
 fi
 
 if [ ${#packages[@]} -gt 0 ]; then
