@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from camdensity import db
 from camdensity.cluster import Cluster, ClusterError
-from camdensity.settings import PROJECT_ROOT, database_settings, service_settings
+from camdensity.settings import database_settings, service_settings
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False)
 db_app = typer.Typer(help="The embedded PostGIS cluster (ignored when DATABASE_URL is set).")
@@ -87,8 +87,8 @@ def migrate() -> None:
 
 @app.command()
 def serve(
-    host: Annotated[Optional[str], typer.Option(help="Interface to bind.")] = None,
-    port: Annotated[Optional[int], typer.Option(help="Port (default: PORT or 8000).")] = None,
+    host: Annotated[str | None, typer.Option(help="Interface to bind.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default: PORT or 8000).")] = None,
 ) -> None:
     """Serve the API (tiles, map, coverage, exports)."""
     import uvicorn
@@ -103,13 +103,281 @@ def serve(
 
 
 # --- ingest commands are registered below by ingest/cli.py --------------------------------
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import psycopg
+
+    from ingest.pipeline import ImportResult
+    from ingest.places import BBox, PlaceImport
+
+
+def report_import(result: ImportResult, skipped: int = 0) -> None:
+    """Say what an import did: accepted, rejected (with the first reasons), skipped."""
+    what = f"{result.entity} from {result.source!r}"
+    if result.unchanged:
+        typer.echo(f"{what}: file unchanged since its last import, nothing to do "
+                   f"({result.accepted} accepted, {result.rejected} rejected then)")
+        return
+    extra = f", {skipped} outside --bbox skipped" if skipped else ""
+    fused = f", {result.fused} fused with another source's" if result.entity == "cameras" else ""
+    removed = f", {result.removed} gone since the previous version" if result.removed else ""
+    typer.echo(f"{what}: {result.accepted} accepted{fused}, {result.rejected} rejected"
+               f"{extra}{removed}")
+    for r in result.rejects[:10]:
+        where = f"line {r.line}" if r.line is not None else "element"
+        console.print(f"  rejected {where}: {r.reason}", markup=False, highlight=False)
+    if result.rejected > 10:
+        console.print(f"  ... the full list is in the rejected_row table ({result.rejected} rows)")
+
+
+_SourceOpt = Annotated[str | None, typer.Option("--source", help="Source name (default: the file's name).")]
+_KindOpt = Annotated[str | None, typer.Option(
+    "--kind", help="crowdsourced or reported (default: crowdsourced for OSM, else reported).")]
+_PlaceFormatOpt = Annotated[str, typer.Option("--format", help="auto, osm, csv or geojson.")]
+_LicenceOpt = Annotated[str | None, typer.Option("--licence", help="The data's licence (OSM: ODbL-1.0).")]
+_AttributionOpt = Annotated[str | None, typer.Option("--attribution", help="Credit line for maps and exports.")]
+_BBoxOpt = Annotated[str | None, typer.Option(
+    "--bbox", help="Keep only rows inside minlon,minlat,maxlon,maxlat; the others are skipped.")]
+_EncodingOpt = Annotated[str | None, typer.Option("--encoding", help="CSV text encoding (default: detect).")]
+_LatOpt = Annotated[str | None, typer.Option("--lat", help="Latitude column (default: lat, latitude, y...).")]
+_LonOpt = Annotated[str | None, typer.Option(
+    "--lon", help="Longitude column (default: lon, lng, long, longitude, x...).")]
+_IdOpt = Annotated[str | None, typer.Option("--id", help="Column/property with the source's own id.")]
+
+
+def _import_places(kind: str | None, bbox: str | None,
+                   run: Callable[[psycopg.Connection, BBox | None], PlaceImport]) -> None:
+    """Check --kind and --bbox, run a site/address import on the store and report it."""
+    from ingest.pipeline import IngestError
+    from ingest.places import parse_bbox
+
+    if kind is not None and kind not in ("crowdsourced", "reported"):
+        fail(f"--kind {kind!r}: use crowdsourced or reported")
+    try:
+        box = parse_bbox(bbox)
+        with db.connect(migrated_url()) as conn:
+            outcome = run(conn, box)
+    except IngestError as exc:
+        fail(str(exc))
+    report_import(outcome.result, outcome.skipped)
+
+
+@ingest_app.command("sites")
+def ingest_sites(
+    path: Annotated[Path, typer.Argument(help=".osm.pbf, CSV or GeoJSON file.")],
+    source: _SourceOpt = None,
+    kind: _KindOpt = None,
+    fmt: _PlaceFormatOpt = "auto",
+    category: Annotated[str | None, typer.Option(
+        help="Category of every row (clinic, abortion, school, immigration, courthouse, worship, "
+             "shelter); with OSM input, keep only this category.")] = None,
+    category_column: Annotated[str | None, typer.Option(
+        help="CSV column / GeoJSON property holding each row's category.")] = None,
+    lat: _LatOpt = None,
+    lon: _LonOpt = None,
+    name: Annotated[str | None, typer.Option(help="Name column/property (default: name...).")] = None,
+    id: _IdOpt = None,
+    address: Annotated[str | None, typer.Option(help="Address column/property (default: address...).")] = None,
+    encoding: _EncodingOpt = None,
+    bbox: _BBoxOpt = None,
+    licence: _LicenceOpt = None,
+    attribution: _AttributionOpt = None,
+) -> None:
+    """Import sensitive sites: OSM tags, or CSV/GeoJSON rows with a category."""
+    from ingest.sites import SiteOptions, import_sites
+
+    def run(conn: psycopg.Connection, box: BBox | None) -> PlaceImport:
+        options = SiteOptions(category=category, category_column=category_column, lat=lat,
+                              lon=lon, name=name, id=id, address=address, encoding=encoding,
+                              bbox=box)
+        return import_sites(conn, path, source=source, kind=kind, fmt=fmt,  # type: ignore[arg-type]
+                            licence=licence, attribution=attribution, options=options)
+
+    _import_places(kind, bbox, run)
+
+
+@ingest_app.command("addresses")
+def ingest_addresses(
+    path: Annotated[Path, typer.Argument(help=".osm.pbf (addr:* tags), CSV or GeoJSON file.")],
+    source: _SourceOpt = None,
+    kind: _KindOpt = None,
+    fmt: _PlaceFormatOpt = "auto",
+    street: Annotated[str | None, typer.Option(help="Street column (default: street...).")] = None,
+    housenumber: Annotated[str | None, typer.Option(help="House number column (default: housenumber...).")] = None,
+    postcode: Annotated[str | None, typer.Option(help="Postcode column (default: postcode, zip...).")] = None,
+    city: Annotated[str | None, typer.Option(help="City column (default: city...).")] = None,
+    lat: _LatOpt = None,
+    lon: _LonOpt = None,
+    id: _IdOpt = None,
+    encoding: _EncodingOpt = None,
+    bbox: _BBoxOpt = None,
+    licence: _LicenceOpt = None,
+    attribution: _AttributionOpt = None,
+) -> None:
+    """Import addresses for the offline geocoder: OSM addr:* tags, or CSV/GeoJSON."""
+    from ingest.addresses import AddressOptions, import_addresses
+
+    def run(conn: psycopg.Connection, box: BBox | None) -> PlaceImport:
+        options = AddressOptions(street=street, housenumber=housenumber, postcode=postcode,
+                                 city=city, lat=lat, lon=lon, id=id, encoding=encoding, bbox=box)
+        return import_addresses(conn, path, source=source, kind=kind, fmt=fmt,  # type: ignore[arg-type]
+                                licence=licence, attribution=attribution, options=options)
+
+    _import_places(kind, bbox, run)
+
+
+@ingest_app.command("cameras")
+def ingest_cameras(
+    path: Annotated[Path, typer.Argument(
+        help=".osm.pbf, JSON (flat list, DeFlock or Overpass), GeoJSON or CSV file.")],
+    source: _SourceOpt = None,
+    kind: _KindOpt = None,
+    fmt: Annotated[str, typer.Option("--format", help="auto, osm, json, geojson or csv.")] = "auto",
+    lat: _LatOpt = None,
+    lon: _LonOpt = None,
+    type_: Annotated[str | None, typer.Option(
+        "--type", help="Column/property with the camera type (default: camera_type, type...).")] = None,
+    id: _IdOpt = None,
+    count: Annotated[str | None, typer.Option(
+        help="Column/property with the number of cameras a row stands for (default: count).")] = None,
+    operator: Annotated[str | None, typer.Option(
+        help="Column/property with the operator (default: operator, owner, agency).")] = None,
+    default_type: Annotated[str | None, typer.Option(
+        help="Type of reports that say none (default: cctv for OSM, else unknown; "
+             "e.g. alpr for an ALPR list).")] = None,
+    encoding: _EncodingOpt = None,
+    bbox: _BBoxOpt = None,
+    licence: _LicenceOpt = None,
+    attribution: _AttributionOpt = None,
+) -> None:
+    """Import camera reports (one transaction); say how many fuse with other sources'."""
+    from ingest.cameras import CameraOptions, import_cameras
+
+    def run(conn: psycopg.Connection, box: BBox | None) -> PlaceImport:
+        options = CameraOptions(lat=lat, lon=lon, id=id, encoding=encoding, bbox=box,
+                                type=type_, count=count, operator=operator,
+                                default_type=default_type)
+        return import_cameras(conn, path, source=source, kind=kind, fmt=fmt,  # type: ignore[arg-type]
+                              licence=licence, attribution=attribution, options=options)
+
+    _import_places(kind, bbox, run)
+
+
 # --- build, stats, export and demo follow -------------------------------------------------
+
+
+@app.command()
+def build(
+    resolutions: Annotated[str | None, typer.Option(
+        help="H3 resolutions to build, comma-separated (default: 6,7,8,9,10,11,12).")] = None,
+) -> None:
+    """Fuse cameras, build hexagons, baseline and site exposure: a new data version."""
+    from camdensity.settings import method_settings
+    from ingest.build import BuildError
+    from ingest.build import build as run_build
+
+    settings = method_settings()
+    if resolutions is not None:
+        try:
+            chosen = [int(r) for r in resolutions.split(",") if r.strip()]
+        except ValueError:
+            fail(f"--resolutions {resolutions!r}: give integers such as 6,7,8")
+        settings = settings.model_copy(update={"resolutions": chosen})
+    url = migrated_url()
+    try:
+        with db.connect(url) as conn, console.status("building") as status:
+            result = run_build(conn, settings, step=lambda s: status.update(s))
+    except BuildError as exc:
+        fail(str(exc))
+    cells = ", ".join(f"r{r}: {n:,}" for r, n in result.cells.items())
+    typer.echo(
+        f"build {result.snapshot}: {result.fusion.devices:,} cameras at "
+        f"{result.fusion.cameras:,} points; hexagons {cells}; "
+        f"{result.sites:,} sites with exposure; {result.baseline_cells:,} baseline cells; "
+        f"{result.seconds:.1f} s"
+    )
+    withheld = {r: n for r, n in result.withheld.items() if n}
+    if withheld:
+        typer.echo("private cameras withheld from sparse cells: "
+                   + ", ".join(f"r{r}: {n:,}" for r, n in withheld.items()))
+
+
+@app.command()
+def stats(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
+) -> None:
+    """Say what the store holds: sources, cameras, sites, addresses, hexagons, data version."""
+    from ingest.stats import print_stats
+    from ingest.stats import stats as store_stats
+
+    with db.connect(migrated_url()) as conn:
+        data = store_stats(conn)
+    if as_json:
+        typer.echo(json.dumps(data, indent=2))
+    else:
+        print_stats(data, Console())
+
+
+@export_app.command("hexagons")
+def export_hexagons(
+    output: Annotated[Path, typer.Option("--output", "-o", help="File to write.")],
+    fmt: Annotated[str | None, typer.Option(
+        "--format", "-f", help="parquet (GeoParquet 1.1), geojson or csv; default: from -o's suffix."
+    )] = None,
+    resolution: Annotated[int | None, typer.Option(
+        help="H3 resolution (one of those built; default: the baseline resolution)."
+    )] = None,
+    bbox: Annotated[str | None, typer.Option(
+        help="Only hexagons intersecting minlon,minlat,maxlon,maxlat (degrees)."
+    )] = None,
+) -> None:
+    """Export one resolution's hexagon summaries with their provenance (CSV: FILE.provenance.json)."""
+    import orjson
+
+    from camdensity.settings import method_settings
+    from service.exports import ExportError, ExportFormat, ExportRequest, export_to_file, parse_bbox
+
+    name = (fmt or output.suffix.lstrip(".")).lower()
+    try:
+        export_format = ExportFormat(name)
+    except ValueError:
+        fail(f"unknown format {name!r}: use --format parquet, geojson or csv")
+    try:
+        request = ExportRequest(
+            resolution=method_settings().baseline_resolution if resolution is None else resolution,
+            bbox=parse_bbox(bbox),
+        )
+    except ExportError as exc:
+        fail(str(exc))
+    url = migrated_url()
+    # Written beside the target and renamed at the end: a failed export leaves no half file.
+    partial = output.with_name(output.name + ".partial")
+    try:
+        with partial.open("wb") as fh:
+            plan = export_to_file(url, request, export_format, fh)
+    except ExportError as exc:
+        partial.unlink(missing_ok=True)
+        fail(str(exc))
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    partial.replace(output)
+    if export_format is ExportFormat.csv:
+        sidecar = output.with_name(output.name + ".provenance.json")
+        sidecar.write_bytes(orjson.dumps(plan.provenance(), option=orjson.OPT_INDENT_2))
+        console.print(f"provenance: {sidecar}")
+    typer.echo(
+        f"wrote {plan.rows} hexagons (resolution {request.resolution}, snapshot "
+        f"{plan.snapshot.snapshot}) to {output} ({output.stat().st_size:,} bytes)"
+    )
 
 
 @app.command()
 def demo(
     serve_api: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve the API afterwards.")] = True,
-    port: Annotated[Optional[int], typer.Option(help="Port (default: PORT or 8000).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default: PORT or 8000).")] = None,
 ) -> None:
     """Load the bundled data (each file once), build when anything changed, then serve."""
     from camdensity.demo import DEMO_IMPORTS, build_is_stale

@@ -18,7 +18,8 @@ DEMO_IMPORTS: tuple[tuple[str, Path, tuple[str, ...]], ...] = (
     ("addresses", DATA / "helsinki" / "helsinki_center.osm.pbf", ("--source", "osm-helsinki")),
     (
         "cameras", DATA / "us" / "osm_surveillance_us_west_2026-01.json",
-        ("--source", "osm-us-west-2026-01", "--kind", "crowdsourced"),
+        ("--source", "osm-us-west-2026-01", "--kind", "crowdsourced", "--licence", "ODbL-1.0",
+         "--attribution", "© OpenStreetMap contributors"),
     ),
     (
         "sites", DATA / "us" / "ice_facilities_uwchr.csv",

@@ -72,6 +72,8 @@ class MethodSettings(BaseSettings):
     # "The city" a point is compared with: baseline cells of this resolution within this distance.
     baseline_resolution: int = 9
     city_radius_m: float = 10_000.0
+    # Hexagon d_<category>: nearest site searched this far from the cell centre, else NULL.
+    site_distance_limit_m: float = 50_000.0
 
 
 class ServiceSettings(BaseSettings):
@@ -84,8 +86,16 @@ class ServiceSettings(BaseSettings):
     public_url: str | None = None  # base URL written into TileJSON; default: the request's
     cache_max_age: int = 300
     tile_cache_size: int = 4096
+    # Zoom -> H3 resolution: each key is the highest zoom drawn at its resolution (z<=8 -> 6,
+    # 9 -> 7, 10 -> 8, 11-12 -> 9, 13 -> 10, 14 -> 11, beyond -> 12), so a 512 px tile holds
+    # tens to a few hundred cells. JSON in CAMDENSITY_TILE_ZOOM_RESOLUTIONS.
+    tile_zoom_resolutions: dict[int, int] = {8: 6, 9: 7, 10: 8, 12: 9, 13: 10, 14: 11, 24: 12}
+    tile_maxzoom: int = 16  # advertised in TileJSON; clients overzoom beyond it
+    snapshot_ttl_s: float = 2.0  # how long the data version is trusted before it is re-read
+    map_cache_size: int = 32  # generated /map pages kept per (snapshot, parameters)
     geocoder_url: str | None = None  # Nominatim/Pelias-compatible search URL, optional
     geocoder_kind: str = "nominatim"
+    geocoder_timeout_s: float = 5.0  # an external geocoder slower than this is an error (502)
 
 
 @lru_cache

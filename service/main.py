@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import AsyncIterator
 
 from fastapi import FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
@@ -11,7 +11,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 from camdensity import __version__, db
 from camdensity.settings import database_settings
 from service.database import open_pool
-from service.routes import health
+from service.routes import coverage, exports, health, map, sites, tiles
 
 
 def create_app(database_url: str | None = None) -> FastAPI:
@@ -38,7 +38,8 @@ def create_app(database_url: str | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.add_middleware(GZipMiddleware, minimum_size=512)
-    for router in (health.router,):
+    for router in (health.router, coverage.router, sites.router, tiles.router, map.router,
+                   exports.router):
         app.include_router(router)
     return app
 

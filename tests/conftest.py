@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Iterator
 
 import psycopg
 import pytest
 from psycopg import sql
 from typer.testing import CliRunner
 
-from camdensity import db, settings as settings_mod
+from camdensity import db
+from camdensity import settings as settings_mod
 from camdensity.cluster import Cluster
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,6 +66,17 @@ def drop_database(admin_url: str, url: str) -> None:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
+def seeded_database(admin_url: str, seed: Callable[[psycopg.Connection], None]) -> Iterator[str]:
+    """A database of its own filled by `seed` (for module fixtures); dropped when done."""
+    url = create_database(admin_url)
+    try:
+        with psycopg.connect(url) as conn:
+            seed(conn)
+        yield url
+    finally:
+        drop_database(admin_url, url)
+
+
 @pytest.fixture(scope="session")
 def database_url(admin_url: str) -> Iterator[str]:
     """The session's database: every command and the app are pointed at it."""
@@ -97,7 +109,7 @@ def empty_db(admin_url: str) -> Iterator[str]:
     drop_database(admin_url, url)
 
 
-def run_cli(*args: str) -> "CliRunner.Result":
+def run_cli(*args: str) -> CliRunner.Result:
     """Run `camdensity ARGS` in-process; fail the test with its output when it fails."""
     from camdensity.cli import app
 

@@ -1,0 +1,221 @@
+"""The build: fuse cameras, aggregate them into H3 hexagons, the city baseline and site exposure.
+
+Everything happens in one transaction, so readers keep seeing the previous build until the new
+one commits (results are replaced with DELETE + INSERT; TRUNCATE would block readers). The
+newest finished `build` row is the data version; its snapshot id is announced on the
+`camdensity_build` channel (NOTIFY is delivered at commit).
+
+The method, in short (the SQL files named build_*.sql hold the details):
+- hexagons: every camera is placed in its H3 cell at each resolution; counts are devices
+  (camera.count). Privacy: in a cell where fewer than `private_min_per_cell` private cameras
+  (points, i.e. households) share the cell, those cameras are left out of every figure of that
+  cell and only added to hexagon_withheld for the resolution, so shown + withheld = all devices.
+- d_<category>: geodesic metres from the cell centre to the nearest site of the category (its
+  polygon where known), NULL beyond `site_distance_limit_m`.
+- baseline ("the city"): cells of `baseline_resolution` holding a camera, site or address, plus
+  their neighbours, with the devices within each radius of the cell centre.
+- exposure: devices within 50/100/200/500 m of the site's geometry; effective cameras by the
+  120 m overlap method; percentile ranks (ties count half) in the site's category and against
+  the baseline cells within `city_radius_m`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import h3ronpy
+import h3ronpy.vector as h3vec
+import numpy as np
+import psycopg
+import pyarrow as pa
+
+from camdensity.settings import SITE_CATEGORIES, MethodSettings, method_settings
+from ingest.fuse import FUSE_LOCK, FuseResult, fuse
+from ingest.pgcopy import read_arrays, write_arrays
+from sql import query
+
+NOTIFY_CHANNEL = "camdensity_build"
+# The fixed exposure columns (cameras_<r>m) and the baseline radius the city percentile uses.
+CITY_PERCENTILE_RADIUS_M = 200
+
+_LONLAT = [("lon", "double precision"), ("lat", "double precision")]
+_SELECT_CAMERAS = "SELECT id, ST_X(geom), ST_Y(geom) FROM camera ORDER BY id"
+_SELECT_SITE_POINTS = "SELECT ST_X(centroid), ST_Y(centroid) FROM site"
+_SELECT_ADDRESS_POINTS = "SELECT ST_X(geom), ST_Y(geom) FROM address"
+_INSERT_BUILD = (
+    "INSERT INTO build (id, snapshot, params, sources, finished_at)"
+    " VALUES (%s, %s, %s, %s, clock_timestamp())"
+)
+
+Step = Callable[[str], None]
+
+
+class BuildError(ValueError):
+    """A build that cannot run as asked (bad parameters)."""
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """What a build produced, for the command's summary."""
+
+    build_id: int
+    snapshot: str
+    fusion: FuseResult
+    cells: dict[int, int]      # resolution -> hexagons shown
+    withheld: dict[int, int]   # resolution -> private devices withheld
+    baseline_cells: int
+    sites: int                 # sites with an exposure row
+    seconds: float
+
+
+def build(conn: psycopg.Connection, settings: MethodSettings | None = None,
+          step: Step | None = None) -> BuildResult:
+    """Rebuild cameras, hexagons, baseline and site exposure in one transaction; a new data version."""
+    settings = settings or method_settings()
+    _check(settings)
+    say = step or (lambda _: None)
+    started = time.perf_counter()
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (FUSE_LOCK,))
+        # The geography functions make the planner's costs look huge, so JIT would compile every
+        # statement, spending more time than the statements take.
+        conn.execute("SET LOCAL jit = off")
+        build_id = conn.execute("SELECT nextval(pg_get_serial_sequence('build', 'id'))").fetchone()[0]
+        say("fusing camera reports")
+        fusion = fuse(conn, settings)
+        conn.execute(query("build_setup"))
+        conn.execute(query("build_clear"))
+
+        say("computing H3 cells")
+        cams = read_arrays(conn, _SELECT_CAMERAS, None, [("id", "bigint"), *_LONLAT])
+        _stage_cells(conn, cams, settings.resolutions)
+        say("aggregating hexagons")
+        conn.execute(query("build_withheld"), {"min_private": settings.private_min_per_cell})
+        conn.execute(query("build_breakdown"))
+        conn.execute(query("build_withheld_totals"), {"resolutions": settings.resolutions})
+        conn.execute("ANALYZE _withheld")
+        say("measuring distances to sites")
+        conn.execute(query("build_cell_distances"), {
+            "categories": list(SITE_CATEGORIES), "limit_m": settings.site_distance_limit_m,
+        })
+        conn.execute(query("build_hexagons"))
+
+        say("computing the city baseline")
+        baseline_cells = _stage_baseline(conn, cams, settings.baseline_resolution)
+        radii = sorted(set(settings.exposure_radii_m) | {CITY_PERCENTILE_RADIUS_M})
+        conn.execute(query("build_baseline"), {"radii": radii, "max_radius": max(radii)})
+
+        say("measuring site exposure")
+        reach = max(max(settings.exposure_radii_m), 500,
+                    settings.effective_buffer_m + settings.effective_disc_m)
+        conn.execute(query("build_site_near"), {"reach_m": reach})
+        conn.execute("ANALYZE _near")
+        conn.execute(query("build_site_exposure"), {
+            "radii": settings.exposure_radii_m, "disc_m": settings.effective_disc_m,
+            "buffer_m": settings.effective_buffer_m,
+        })
+        conn.execute(query("build_site_percentile_category"))
+        conn.execute(query("build_site_percentile_city"), {"city_m": settings.city_radius_m})
+
+        say("recording the data version")
+        sources = conn.execute(query("build_sources")).fetchone()[0]
+        params = settings.model_dump(mode="json")
+        snapshot = _snapshot_id(build_id, sources, params)
+        conn.execute(_INSERT_BUILD, (build_id, snapshot, json.dumps(params), json.dumps(sources)))
+        conn.execute("SELECT pg_notify(%s, %s)", (NOTIFY_CHANNEL, snapshot))
+
+        cells = dict(conn.execute(
+            "SELECT resolution, count(*)::integer FROM hexagon GROUP BY resolution"
+        ).fetchall())
+        withheld = dict(conn.execute("SELECT resolution, cameras FROM hexagon_withheld").fetchall())
+        sites = conn.execute("SELECT count(*)::integer FROM site_exposure").fetchone()[0]
+    return BuildResult(
+        build_id=build_id, snapshot=snapshot, fusion=fusion,
+        cells={r: cells.get(r, 0) for r in settings.resolutions},
+        withheld={r: withheld.get(r, 0) for r in settings.resolutions},
+        baseline_cells=baseline_cells, sites=sites, seconds=time.perf_counter() - started,
+    )
+
+
+def _check(settings: MethodSettings) -> None:
+    """Refuse parameters H3 or the schema cannot honour."""
+    bad = [r for r in [*settings.resolutions, settings.baseline_resolution] if not 0 <= r <= 15]
+    if bad or not settings.resolutions:
+        raise BuildError(f"H3 resolutions must be 0..15 (got {bad or 'none'})")
+    if len(set(settings.resolutions)) != len(settings.resolutions):
+        raise BuildError("a resolution is given twice")
+    if settings.private_min_per_cell < 1:
+        raise BuildError("private_min_per_cell must be at least 1")
+
+
+def _cells(lon: np.ndarray, lat: np.ndarray, resolution: int) -> np.ndarray:
+    """H3 cells of points as int64 (an H3 index's top bit is 0, so it fits a signed bigint)."""
+    if len(lon) == 0:
+        return np.empty(0, dtype=np.int64)
+    return np.asarray(h3vec.coordinates_to_cells(lat, lon, resolution)).view(np.int64)
+
+
+def _as_h3(cells: np.ndarray) -> pa.Array:
+    return pa.array(cells.view(np.uint64))
+
+
+def _centres(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Longitudes and latitudes of cell centres."""
+    batch = pa.record_batch(h3vec.cells_to_coordinates(_as_h3(cells)))
+    return np.asarray(batch.column("lng")), np.asarray(batch.column("lat"))
+
+
+def _stage_cells(conn: psycopg.Connection, cams: dict[str, np.ndarray],
+                 resolutions: list[int]) -> None:
+    """COPY each camera's cell per resolution, and each cell's area, centre and polygon."""
+    for resolution in resolutions:
+        cells = _cells(cams["lon"], cams["lat"], resolution)
+        res = np.full(len(cells), resolution, dtype=np.int16)
+        write_arrays(conn, "_cam_cell", [
+            ("camera_id", "bigint", cams["id"]), ("resolution", "smallint", res),
+            ("h3", "bigint", cells),
+        ])
+        unique = np.unique(cells)
+        if len(unique) == 0:
+            continue
+        lon, lat = _centres(unique)
+        write_arrays(conn, "_cell", [
+            ("resolution", "smallint", np.full(len(unique), resolution, dtype=np.int16)),
+            ("h3", "bigint", unique),
+            ("area_km2", "double precision", np.asarray(h3ronpy.cells_area_km2(_as_h3(unique)))),
+            ("lon", "double precision", lon), ("lat", "double precision", lat),
+            ("wkb", "bytea", pa.array(h3vec.cells_to_wkb_polygons(_as_h3(unique)))),
+        ])
+    # Temp tables get no autovacuum statistics; the joins below need them.
+    conn.execute("ANALYZE _cam_cell")
+    conn.execute("ANALYZE _cell")
+
+
+def _stage_baseline(conn: psycopg.Connection, cams: dict[str, np.ndarray], resolution: int) -> int:
+    """COPY the baseline cells: those holding a camera, site or address, and their neighbours."""
+    sites = read_arrays(conn, _SELECT_SITE_POINTS, None, _LONLAT)
+    addresses = read_arrays(conn, _SELECT_ADDRESS_POINTS, None, _LONLAT)
+    held = np.unique(np.concatenate([
+        _cells(points["lon"], points["lat"], resolution) for points in (cams, sites, addresses)
+    ]))
+    if len(held) == 0:
+        return 0
+    cells = np.unique(np.asarray(h3ronpy.grid_disk(_as_h3(held), 1, flatten=True)).view(np.int64))
+    lon, lat = _centres(cells)
+    written = write_arrays(conn, "_base", [
+        ("h3", "bigint", cells), ("lon", "double precision", lon),
+        ("lat", "double precision", lat),
+    ])
+    conn.execute("ANALYZE _base")
+    return written
+
+
+def _snapshot_id(build_id: int, sources: list[dict], params: dict) -> str:
+    """A short unique data version: the build's number and a digest of its inputs and method."""
+    inputs = json.dumps({"sources": [(s["name"], s["entity"], s["sha256"]) for s in sources],
+                         "params": params}, sort_keys=True)
+    return f"{build_id}-{hashlib.sha256(inputs.encode()).hexdigest()[:10]}"

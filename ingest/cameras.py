@@ -1,0 +1,293 @@
+"""Import camera reports: OSM `.osm.pbf`, Overpass/DeFlock-style JSON, GeoJSON and CSV.
+
+Each reader streams its file and yields staging rows (coordinates checked, everything the source
+said kept in `attrs`); rows that cannot be used are rejected with their line (CSV), element or
+feature number (JSON, GeoJSON) or OSM id, and the reason. The rows go to PostGIS with COPY, and
+one INSERT ... SELECT normalises types and operators (the vocabulary functions of migration
+0002), then the fusion is measured over every camera source (how many of this source's reports
+fuse with another's), all in the import's one transaction. The fused cameras readers see change
+only with `camdensity build`, which publishes a new data version at once.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import ijson
+import psycopg
+
+import sql
+from camdensity.settings import CAMERA_TYPES
+from ingest import osm_places
+from ingest.fuse import fuse
+from ingest.pipeline import (
+    ImportContext,
+    ImportResult,
+    IngestError,
+    Kind,
+    jsonb,
+    open_csv,
+    parse_point,
+    run_import,
+)
+from ingest.places import (
+    PlaceImport,
+    PlaceOptions,
+    bbox_params,
+    csv_field,
+    csv_points,
+    first_property,
+    geojson_features,
+    place_format,
+    source_spec,
+)
+
+CAMERA_FORMATS: tuple[str, ...] = ("auto", "osm", "json", "geojson", "csv")
+CAMERA_STAGE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("line", "integer"), ("source_ref", "text"), ("lon", "double precision"),
+    ("lat", "double precision"), ("wkb", "text"), ("type_given", "text"),
+    ("operator_given", "text"), ("count", "integer"), ("attrs", "jsonb"),
+)
+CameraRow = tuple[int | None, str | None, float | None, float | None, str | None, str | None,
+                  str | None, int, str]
+
+# Usual column / property names, tried in order when none is named on the command line.
+TYPE_NAMES: tuple[str, ...] = ("camera_type", "type", "device_type", "surveillance:type", "kind")
+ID_NAMES: tuple[str, ...] = ("id", "ref", "identifier", "camera_id", "osm_id")
+OPERATOR_NAMES: tuple[str, ...] = ("operator", "owner", "agency")
+COUNT_NAMES: tuple[str, ...] = ("count",)
+OSM_ELEMENT_TYPES = frozenset({"node", "way", "relation"})
+# Coordinate keys of JSON elements (Overpass `out center` puts ways' points under "center").
+JSON_LAT = ("lat", "latitude")
+JSON_LON = ("lon", "lng", "long", "longitude")
+JSON_KEPT_OUT = frozenset({"tags", "center", "geometry", *JSON_LAT, *JSON_LON})
+
+
+@dataclass(frozen=True)
+class CameraOptions(PlaceOptions):
+    """How to read the file: the type, count and operator columns and the default type."""
+
+    type: str | None = None
+    count: str | None = None
+    operator: str | None = None
+    default_type: str | None = None
+
+
+def camera_format(path: Path, given: str) -> str:
+    """The input format: as given, or from the file's name and, for .json, its content."""
+    if given == "auto" and path.suffix.lower() == ".json":
+        return _json_kind(path)
+    return place_format(path, given, CAMERA_FORMATS)
+
+
+def _json_kind(path: Path) -> str:
+    """`geojson` for a FeatureCollection, `json` for a list or an Overpass `elements` object."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(4096).lstrip()
+            if head.startswith(b"["):
+                return "json"
+            if not head.startswith(b"{"):
+                raise IngestError(f"{path.name} is not JSON (it starts with {head[:20]!r})")
+            f.seek(0)
+            for prefix, event, value in ijson.parse(f):
+                if prefix == "" and event == "map_key" and value == "elements":
+                    return "json"
+                if (prefix == "" and event == "map_key" and value == "features") or (
+                        prefix == "type" and value == "FeatureCollection"):
+                    return "geojson"
+    except OSError as exc:
+        raise IngestError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    except ijson.JSONError as exc:
+        raise IngestError(f"{path.name}: not valid JSON: {exc}") from exc
+    raise IngestError(f"{path.name}: JSON without a list, an `elements` list or GeoJSON "
+                      "`features`; give --format")
+
+
+def import_cameras(conn: psycopg.Connection, path: Path, *, source: str | None = None,
+                   kind: Kind | None = None, fmt: str = "auto", licence: str | None = None,
+                   attribution: str | None = None,
+                   options: CameraOptions = CameraOptions()) -> PlaceImport:
+    """Import one file of camera reports as source `source`; measure how many fuse."""
+    if not path.is_file():
+        raise IngestError(f"no such file: {path}")
+    fmt = camera_format(path, fmt)
+    default = options.default_type or ("cctv" if fmt == "osm" else "unknown")
+    if default not in CAMERA_TYPES:
+        raise IngestError(f"--default-type {default!r}: one of {', '.join(CAMERA_TYPES)}")
+    if fmt == "osm" and (options.type or options.count or options.lat or options.lon):
+        raise IngestError("--type/--count/--lat/--lon name CSV columns or JSON properties; "
+                          "OSM tags give a camera's type")
+    readers = {"osm": _osm_rows, "json": _json_rows, "geojson": _geojson_rows, "csv": _csv_rows}
+    spec = source_spec(path, "cameras", fmt, name=source, kind=kind, licence=licence,
+                       attribution=attribution,
+                       options={**asdict(options), "default_type": default})
+    outcome = PlaceImport(ImportResult(spec.name, spec.entity, unchanged=True))
+
+    def load(ctx: ImportContext) -> int:
+        staged = ctx.copy_to_staging("camera_stage", CAMERA_STAGE_COLUMNS,
+                                     readers[fmt](ctx, options))
+        accepted = ctx.execute_count(
+            sql.query("ingest_cameras"),
+            {"source_id": ctx.source_id, "default_type": default, **bbox_params(options.bbox)},
+        )
+        outcome.skipped = staged - accepted  # outside --bbox: left out on purpose
+        ctx.fused = fuse(conn, apply=False).fused(spec.name)  # `build` publishes it
+        return accepted
+
+    outcome.result = run_import(conn, spec, load)
+    return outcome
+
+
+# --- readers ------------------------------------------------------------------------------------
+
+
+def _osm_rows(ctx: ImportContext, options: CameraOptions) -> Iterator[CameraRow]:
+    """`man_made=surveillance` nodes, ways (and areas) of an OSM file with all their tags."""
+    def wanted(tags: dict[str, str]) -> bool:
+        return "surveillance" in {v.strip() for v in tags.get("man_made", "").split(";")}
+
+    for found in osm_places.read_objects(ctx.spec.path, ("man_made",), wanted):
+        ctx.advance()
+        if found.wkb is None:
+            ctx.reject(None, f"{found.source_ref}: {found.reason}", found.source_ref)
+            continue
+        yield (None, found.source_ref, None, None, found.wkb, None, None, 1, jsonb(found.tags))
+
+
+def _parse_count(value: Any) -> int | str:
+    """A row's camera count (>= 1), or why it cannot be used."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return "missing count"
+    try:
+        number = float(str(value).strip())
+    except ValueError:
+        return f"invalid count {str(value).strip()[:40]!r}"
+    if not math.isfinite(number) or number != int(number):
+        return f"invalid count {str(value).strip()[:40]!r}: not a whole number"
+    if number < 1:
+        return f"count {int(number)}: the row reports no camera"
+    return int(number)
+
+
+def _row_count(ctx: ImportContext, number: int, props: dict[str, Any], options: CameraOptions,
+               raw: dict[str, Any]) -> int | None:
+    """The count of a JSON element / GeoJSON feature (1 without --count); None when rejected."""
+    if not options.count:
+        return 1
+    count = _parse_count(props.get(options.count))
+    if isinstance(count, str):
+        ctx.reject(number, count, jsonb(raw))
+        return None
+    return count
+
+
+def _json_elements(ctx: ImportContext) -> Iterator[tuple[int, Any]]:
+    """(number from 1, element) of a JSON list or of an Overpass object's `elements`, streamed."""
+    path = ctx.spec.path
+    with path.open("rb") as f:
+        first = f.read(4096).lstrip()[:1]
+    if first not in (b"[", b"{"):
+        raise IngestError(f"{path.name} is not a JSON list or an Overpass result")
+    prefix = "item" if first == b"[" else "elements.item"
+    n = 0
+    try:
+        with ctx.open_binary() as f:
+            for n, element in enumerate(ijson.items(f, prefix, use_float=True), 1):
+                yield n, element
+    except ijson.JSONError as exc:
+        raise IngestError(f"{path.name}: not valid JSON after element {n}: {exc}") from exc
+    if n == 0 and first == b"{":
+        raise IngestError(f"{path.name}: a JSON object without an `elements` list "
+                          "(GeoJSON? give --format geojson)")
+
+
+def _json_rows(ctx: ImportContext, options: CameraOptions) -> Iterator[CameraRow]:
+    """Flat `{id, lat, lon, type}` lists, DeFlock `{id, lat, lon, tags}` and Overpass elements."""
+    for number, element in _json_elements(ctx):
+        raw = jsonb(element) if not isinstance(element, dict) else None
+        if not isinstance(element, dict):
+            ctx.reject(number, "element is not a JSON object", raw)
+            continue
+        tags = element.get("tags") if isinstance(element.get("tags"), dict) else {}
+        where = element.get("center") if isinstance(element.get("center"), dict) else element
+        lat = _first(where, (options.lat,) if options.lat else JSON_LAT)
+        lon = _first(where, (options.lon,) if options.lon else JSON_LON)
+        point = parse_point(lat, lon)
+        if isinstance(point, str):
+            ctx.reject(number, point, jsonb(element))
+            continue
+        element_type = element.get("type") if element.get("type") in OSM_ELEMENT_TYPES else None
+        attrs = {k: v for k, v in element.items()
+                 if k not in JSON_KEPT_OUT and not (k == "type" and element_type)}
+        attrs.update({str(k): v for k, v in tags.items()})
+        count = _row_count(ctx, number, attrs, options, element)
+        if count is None:
+            continue
+        ident = element.get(options.id) if options.id else element.get("id")
+        ref = None if ident is None else (f"{element_type}/{ident}" if element_type else str(ident))
+        type_given = first_property(attrs, (options.type,) if options.type else ("type",))
+        operator = first_property(attrs, (options.operator,)) if options.operator else None
+        yield (number, ref, point[1], point[0], None, type_given, operator, count, jsonb(attrs))
+
+
+def _first(obj: dict[str, Any], keys: tuple[str, ...]) -> Any:
+    return next((obj[k] for k in keys if obj.get(k) is not None), None)
+
+
+def _geojson_rows(ctx: ImportContext, options: CameraOptions) -> Iterator[CameraRow]:
+    """Point and MultiPoint features (one report per point), properties kept."""
+    for number, feature in geojson_features(ctx):
+        geometry = feature.get("geometry") if isinstance(feature.get("geometry"), dict) else None
+        gtype = geometry.get("type") if geometry else None
+        coords = geometry.get("coordinates") if geometry else None
+        if gtype == "Point":
+            points = [coords]
+        elif gtype == "MultiPoint" and isinstance(coords, list):
+            points = coords
+        else:
+            reason = ("feature has no geometry" if geometry is None else
+                      f"geometry type {gtype!r}: camera reports are Point or MultiPoint")
+            ctx.reject(number, reason, jsonb(feature))
+            continue
+        props = feature.get("properties") if isinstance(feature.get("properties"), dict) else {}
+        count = _row_count(ctx, number, props, options, feature)
+        if count is None:
+            continue
+        ident = first_property(props, (options.id,)) if options.id else (
+            str(feature["id"]) if feature.get("id") is not None else first_property(props, ID_NAMES))
+        type_given = first_property(props, (options.type,) if options.type else TYPE_NAMES)
+        operator = first_property(props, (options.operator,)) if options.operator else None
+        attrs = jsonb(props)
+        for k, position in enumerate(points, 1):
+            ok = isinstance(position, (list, tuple)) and len(position) >= 2
+            point = parse_point(position[1], position[0]) if ok else "invalid position"
+            if isinstance(point, str):
+                where = f"point {k}: " if len(points) > 1 else ""
+                ctx.reject(number, where + point, jsonb(feature))
+                continue
+            ref = ident if ident is None or len(points) == 1 else f"{ident}#{k}"
+            yield (number, ref, point[1], point[0], None, type_given, operator, count, attrs)
+
+
+def _csv_rows(ctx: ImportContext, options: CameraOptions) -> Iterator[CameraRow]:
+    """Rows of any CSV: coordinates checked, optional type, id, count and operator columns."""
+    with open_csv(ctx, options.encoding) as table:
+        ref = table.column(options.id, ID_NAMES, what="id", required=False)
+        ctype = table.column(options.type, TYPE_NAMES, what="type", required=False)
+        count_col = table.column(options.count, COUNT_NAMES, what="count", required=False)
+        operator = table.column(options.operator, OPERATOR_NAMES, what="operator", required=False)
+        for line, fields, raw, lon, lat in csv_points(ctx, table, options):
+            count: int | str = 1
+            if count_col is not None:
+                count = _parse_count(fields[count_col])
+                if isinstance(count, str):
+                    ctx.reject(line, count, raw)
+                    continue
+            attrs = {h: v for h, v in zip(table.header, fields) if v.strip()}
+            yield (line, csv_field(fields, ref), lon, lat, None, csv_field(fields, ctype),
+                   csv_field(fields, operator), count, jsonb(attrs))

@@ -1,0 +1,109 @@
+"""Column arrays in and out of PostgreSQL with binary COPY, vectorised with numpy (no per-row Python)."""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import psycopg
+import pyarrow as pa
+
+# PostgreSQL binary COPY framing: signature, flags, header-extension length; -1 field count ends it.
+_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
+_TRAILER = struct.pack(">h", -1)
+# Rows per chunk written: bounds the temporary index arrays (about 100 bytes a row).
+CHUNK_ROWS = 1_000_000
+
+# numpy dtypes of the fixed-width PostgreSQL types read and written (network byte order).
+PG_DTYPES: dict[str, str] = {
+    "smallint": ">i2", "integer": ">i4", "bigint": ">i8", "real": ">f4", "double precision": ">f8",
+}
+
+Column = np.ndarray | pa.Array
+
+
+def read_arrays(conn: psycopg.Connection, select: str, params: Sequence[Any] | dict[str, Any] | None,
+                types: Sequence[tuple[str, str]]) -> dict[str, np.ndarray]:
+    """Run `select` (its columns NOT NULL, of the given (name, PostgreSQL type) pairs) and return
+    one numpy array per column, parsed straight from a binary COPY."""
+    fields: list[tuple[str, str]] = [("_n", ">i2")]
+    for name, pg_type in types:
+        fields += [(f"_len_{name}", ">i4"), (name, PG_DTYPES[pg_type])]
+    dtype = np.dtype(fields)
+    with conn.cursor() as cur, cur.copy(f"COPY ({select}) TO STDOUT (FORMAT BINARY)", params) as copy:
+        data = b"".join(bytes(block) for block in copy)
+    body = len(data) - len(_HEADER) - len(_TRAILER)
+    if not data.startswith(_HEADER) or body % dtype.itemsize:
+        raise ValueError("unexpected COPY data (a column is NULL or of another type)")
+    rows = np.frombuffer(data, dtype=dtype, offset=len(_HEADER), count=body // dtype.itemsize)
+    return {name: rows[name].astype(PG_DTYPES[pg_type].replace(">", "=")) for name, pg_type in types}
+
+
+def write_arrays(conn: psycopg.Connection, table: str, columns: Sequence[tuple[str, str, Column]],
+                 chunk_rows: int = CHUNK_ROWS) -> int:
+    """COPY columns of equal length into `table` (a name from code, not from input).
+
+    `columns` are (name, PostgreSQL type, values): numpy arrays for the fixed-width types of
+    PG_DTYPES, pyarrow binary arrays for bytea. Returns the rows written.
+    """
+    n = len(columns[0][2])
+    names = ", ".join(name for name, _, _ in columns)
+    with conn.cursor() as cur, cur.copy(f"COPY {table} ({names}) FROM STDIN (FORMAT BINARY)") as copy:
+        copy.write(_HEADER)
+        for start in range(0, n, chunk_rows):
+            stop = min(n, start + chunk_rows)
+            copy.write(_encode_rows([(t, v[start:stop]) for _, t, v in columns]))
+        copy.write(_TRAILER)
+    return n
+
+
+def _binary_parts(values: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Offsets (int64, n+1) and the value bytes of a pyarrow binary array."""
+    values = pa.array(values)
+    if pa.types.is_binary(values.type):
+        values = values.cast(pa.large_binary())
+    if values.null_count:
+        raise ValueError("NULL in a bytea column")
+    _, offsets_buf, data_buf = values.buffers()
+    offsets = np.frombuffer(offsets_buf, dtype=np.int64)[values.offset:values.offset + len(values) + 1]
+    return offsets, np.frombuffer(data_buf, dtype=np.uint8) if data_buf else np.empty(0, np.uint8)
+
+
+def _encode_rows(columns: Sequence[tuple[str, Column]]) -> bytes:
+    """Binary COPY tuples for the rows of `columns`, built by scattering bytes with numpy."""
+    n = len(columns[0][1])
+    parts: list[tuple[np.ndarray, np.ndarray | tuple[np.ndarray, np.ndarray]]] = []
+    row_len = np.full(n, 2, dtype=np.int64)
+    for pg_type, values in columns:
+        if pg_type == "bytea":
+            offsets, data = _binary_parts(values)
+            lengths = np.diff(offsets)
+            parts.append((lengths, (offsets, data)))
+        else:
+            fixed = np.ascontiguousarray(np.asarray(values).astype(PG_DTYPES[pg_type]))
+            lengths = np.full(n, fixed.dtype.itemsize, dtype=np.int64)
+            parts.append((lengths, fixed.view(np.uint8).reshape(n, fixed.dtype.itemsize)))
+        row_len += 4 + lengths
+    pos = np.zeros(n, dtype=np.int64)
+    np.cumsum(row_len[:-1], out=pos[1:])
+    out = np.empty(int(row_len.sum()), dtype=np.uint8)
+
+    def put(block: np.ndarray) -> None:
+        width = block.shape[1]
+        out[pos[:, None] + np.arange(width)] = block
+        pos[:] += width
+
+    put(np.full(n, len(columns), dtype=">i2").view(np.uint8).reshape(n, 2))
+    for lengths, payload in parts:
+        put(lengths.astype(">i4").view(np.uint8).reshape(n, 4))
+        if isinstance(payload, tuple):
+            offsets, data = payload
+            # Byte j of row i goes to pos[i] + (j - offsets[i]).
+            index = np.repeat(pos - offsets[:-1], lengths) + np.arange(offsets[0], offsets[-1])
+            out[index] = data[offsets[0]:offsets[-1]]
+            pos += lengths
+        else:
+            put(payload)
+    return out.tobytes()

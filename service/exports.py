@@ -1,0 +1,426 @@
+"""Hexagon exports (GeoParquet 1.1, RFC 7946 GeoJSON, CSV), streamed in batches with provenance."""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+from typing import Any, Protocol
+
+import anyio.to_thread
+import orjson
+import psycopg
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import shapely
+from psycopg import AsyncConnection, Connection
+
+import sql
+from camdensity import __version__
+from camdensity.settings import CAMERA_TYPES, OPERATOR_TYPES, SITE_CATEGORIES
+from service.snapshot import Snapshot
+
+# Rows per server-side cursor fetch, Parquet row group and encoded chunk: a large export holds
+# only this many rows in memory at a time.
+BATCH_ROWS = 10_000
+
+# Makes the plan and the rows one consistent state even while a build replaces the hexagons.
+BEGIN_SNAPSHOT = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"
+CURSOR_NAME = "camdensity_hexagon_export"
+
+GEOPARQUET_VERSION = "1.1.0"
+# Text formats round coordinates to 7 decimals (about 1 cm; RFC 7946 section 11.2 advises
+# against more): GeoJSON shrinks by a third. GeoParquet's WKB keeps full precision.
+TEXT_DECIMALS = 7
+BBOX_RULE = "hexagons whose polygon intersects the box (minlon, minlat, maxlon, maxlat; EPSG:4326)"
+
+
+class ExportFormat(str, Enum):
+    """An export format; the value is the file suffix."""
+
+    parquet = "parquet"
+    geojson = "geojson"
+    csv = "csv"
+
+    @property
+    def media_type(self) -> str:
+        return MEDIA_TYPES[self]
+
+
+MEDIA_TYPES: dict[ExportFormat, str] = {
+    ExportFormat.parquet: "application/vnd.apache.parquet",
+    ExportFormat.geojson: "application/geo+json",
+    ExportFormat.csv: "text/csv; charset=utf-8; header=present",
+}
+
+# The attribute columns every format carries, in the order of sql/queries/export_hexagons.sql,
+# with their Arrow type and the description that goes into the provenance's data dictionary.
+COLUMNS: tuple[tuple[str, pa.DataType, str], ...] = (
+    ("h3", pa.string(), "H3 cell index (hex string)"),
+    ("resolution", pa.int16(), "H3 resolution"),
+    ("cameras", pa.int32(), ("camera devices in the cell (after fusion; private ones withheld "
+                            "below the minimum per cell)")),
+    *((f"n_{t}", pa.int32(), f"{t} cameras") for t in CAMERA_TYPES),
+    *((f"op_{o}", pa.int32(), f"cameras of {o} operators") for o in OPERATOR_TYPES),
+    ("area_km2", pa.float64(), "cell area, km²"),
+    ("density_km2", pa.float64(), "cameras per km²"),
+    *((f"d_{c}", pa.float64(), (f"metres to the nearest {c} site (empty: none within the "
+                               "search limit)")) for c in SITE_CATEGORIES),
+    ("centroid_lat", pa.float64(), "latitude of the cell's centroid (EPSG:4326)"),
+    ("centroid_lon", pa.float64(), "longitude of the cell's centroid (EPSG:4326)"),
+)
+COLUMN_NAMES: tuple[str, ...] = tuple(name for name, _, _ in COLUMNS)
+# What the query returns after the attribute columns: the cell's bounds, then its WKB polygon.
+BOUNDS = ("xmin", "ymin", "xmax", "ymax")
+QUERY_SCHEMA = pa.schema(
+    [(name, typ) for name, typ, _ in COLUMNS]
+    + [(b, pa.float64()) for b in BOUNDS]
+    + [("geometry", pa.binary())]
+)
+BBOX_TYPE = pa.struct([(b, pa.float64()) for b in BOUNDS])
+
+
+class ExportError(Exception):
+    """An export that cannot be made as asked; the message says why."""
+
+
+class NoBuildError(ExportError):
+    """Nothing to export before the first finished build."""
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    """What was asked: one resolution, optionally a lon/lat box."""
+
+    resolution: int
+    bbox: tuple[float, float, float, float] | None = None
+
+    def params(self) -> dict[str, float | int | None]:
+        minlon, minlat, maxlon, maxlat = self.bbox or (None, None, None, None)
+        return {"resolution": self.resolution, "minlon": minlon, "minlat": minlat,
+                "maxlon": maxlon, "maxlat": maxlat}
+
+
+def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
+    """`minlon,minlat,maxlon,maxlat` as four floats, checked; raises ExportError with the reason."""
+    if text is None or not text.strip():
+        return None
+    parts = text.split(",")
+    if len(parts) != 4:
+        raise ExportError(f"bbox must be 4 comma-separated numbers minlon,minlat,maxlon,maxlat; "
+                          f"got {len(parts)} value(s)")
+    try:
+        minlon, minlat, maxlon, maxlat = (float(p) for p in parts)
+    except ValueError:
+        raise ExportError(f"bbox values must be numbers: {text!r}") from None
+    if not all(math.isfinite(v) for v in (minlon, minlat, maxlon, maxlat)):
+        raise ExportError("bbox values must be finite numbers")
+    if not (-180 <= minlon <= 180 and -180 <= maxlon <= 180):
+        raise ExportError("bbox longitudes must be within -180..180")
+    if not (-90 <= minlat <= 90 and -90 <= maxlat <= 90):
+        raise ExportError("bbox latitudes must be within -90..90")
+    if not (minlon < maxlon and minlat < maxlat):
+        raise ExportError("bbox needs minlon < maxlon and minlat < maxlat")
+    return (minlon, minlat, maxlon, maxlat)
+
+
+@dataclass(frozen=True)
+class ExportPlan:
+    """What an export will contain, known before its first row: data version, size and extent."""
+
+    request: ExportRequest
+    snapshot: Snapshot
+    resolutions: tuple[int, ...]   # resolutions present in the store
+    withheld: int | None           # private cameras withheld at this resolution
+    rows: int
+    extent: tuple[float, float, float, float] | None   # of the rows; None when there are none
+
+    @classmethod
+    def from_row(cls, request: ExportRequest, row: Sequence[Any] | None) -> ExportPlan:
+        """From a row of sql/queries/export_plan.sql; NoBuildError when there is none."""
+        if row is None:
+            raise NoBuildError("no finished build yet: run `camdensity build` first")
+        build_id, snapshot, finished_at, params, sources, resolutions, withheld, n, *ext = row
+        return cls(
+            request=request,
+            snapshot=Snapshot(build_id, snapshot, finished_at, params, sources),
+            resolutions=tuple(resolutions),
+            withheld=withheld,
+            rows=n,
+            extent=tuple(ext) if n else None,  # type: ignore[arg-type]
+        )
+
+    def check(self) -> None:
+        """Raise ExportError when the resolution asked for was not built."""
+        if self.request.resolution not in self.resolutions:
+            built = ", ".join(map(str, self.resolutions)) or "none"
+            raise ExportError(
+                f"resolution {self.request.resolution} was not built; built resolutions: {built}"
+            )
+
+    def provenance(self) -> dict[str, Any]:
+        """Which data and method produced the export: snapshot, sources, parameters, selection."""
+        snap = self.snapshot
+        return {
+            "product": "camdensity",
+            "version": __version__,
+            "snapshot": snap.snapshot,
+            "built_at": _iso(snap.built_at),
+            "sources": snap.sources,
+            "params": snap.params,
+            "export": {
+                "table": "hexagon",
+                "resolution": self.request.resolution,
+                "bbox": list(self.request.bbox) if self.request.bbox else None,
+                "bbox_rule": BBOX_RULE,
+                "rows": self.rows,
+                "extent": list(self.extent) if self.extent else None,
+                "crs": "OGC:CRS84 (longitude, latitude; WGS 84)",
+                "coordinate_precision": f"GeoParquet: full; GeoJSON and CSV: {TEXT_DECIMALS} "
+                                        "decimals",
+                "withheld_private_cameras": self.withheld or 0,
+            },
+            "columns": {name: doc for name, _, doc in COLUMNS},
+        }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def rows_to_batch(rows: Sequence[Sequence[Any]]) -> pa.RecordBatch:
+    """Fetched rows (columns as in export_hexagons.sql) as one Arrow batch."""
+    columns = list(zip(*rows)) if rows else [()] * len(QUERY_SCHEMA)
+    arrays = [pa.array(col, type=field.type) for col, field in zip(columns, QUERY_SCHEMA)]
+    return pa.RecordBatch.from_arrays(arrays, schema=QUERY_SCHEMA)
+
+
+class _Drain(io.RawIOBase):
+    """A write-only sink whose bytes are taken out after each batch, so nothing accumulates."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._chunks: list[bytes] = []
+        self._pos = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:  # type: ignore[override]
+        chunk = bytes(data)
+        self._chunks.append(chunk)
+        self._pos += len(chunk)
+        return len(chunk)
+
+    def tell(self) -> int:
+        return self._pos
+
+    def take(self) -> bytes:
+        out, self._chunks = b"".join(self._chunks), []
+        return out
+
+
+class Encoder(Protocol):
+    """Turns batches into bytes: a header, one chunk per batch, a footer."""
+
+    def start(self) -> bytes: ...
+
+    def write(self, batch: pa.RecordBatch) -> bytes: ...
+
+    def finish(self) -> bytes: ...
+
+
+def _text_geometries(batch: pa.RecordBatch) -> Any:
+    """The batch's polygons with coordinates rounded for a text format (vertex order kept)."""
+    geoms = shapely.from_wkb(batch.column("geometry").to_numpy(zero_copy_only=False))
+    return shapely.set_precision(geoms, 10.0**-TEXT_DECIMALS, mode="pointwise")
+
+
+def _attributes(batch: pa.RecordBatch) -> pa.Table:
+    return pa.Table.from_batches([batch]).select(list(COLUMN_NAMES))
+
+
+class ParquetEncoder:
+    """GeoParquet 1.1: WKB polygons, a bbox covering column, "geo" and "camdensity" metadata."""
+
+    def __init__(self, plan: ExportPlan) -> None:
+        column: dict[str, Any] = {
+            "encoding": "WKB",
+            "geometry_types": ["Polygon"],
+            # No "crs": the spec reads its absence as OGC:CRS84 (lon/lat WGS 84), which this is.
+            "edges": "planar",
+            "orientation": "counterclockwise",
+            "covering": {"bbox": {b: ["bbox", b] for b in BOUNDS}},
+        }
+        if plan.extent:
+            column["bbox"] = list(plan.extent)
+        geo = {"version": GEOPARQUET_VERSION, "primary_column": "geometry",
+               "columns": {"geometry": column}}
+        self.schema = pa.schema(
+            [(name, typ) for name, typ, _ in COLUMNS]
+            + [("bbox", BBOX_TYPE), ("geometry", pa.binary())],
+            metadata={b"geo": orjson.dumps(geo), b"camdensity": orjson.dumps(plan.provenance())},
+        )
+        self._sink = _Drain()
+        self._writer = pq.ParquetWriter(self._sink, self.schema, compression="zstd")
+
+    def start(self) -> bytes:
+        return self._sink.take()
+
+    def write(self, batch: pa.RecordBatch) -> bytes:
+        bbox = pa.StructArray.from_arrays([batch.column(b) for b in BOUNDS], fields=list(BBOX_TYPE))
+        arrays = [batch.column(name) for name in COLUMN_NAMES] + [bbox, batch.column("geometry")]
+        self._writer.write_table(pa.Table.from_arrays(arrays, schema=self.schema))
+        return self._sink.take()
+
+    def finish(self) -> bytes:
+        self._writer.close()
+        return self._sink.take()
+
+
+class GeoJSONEncoder:
+    """RFC 7946 FeatureCollection with a "camdensity" foreign member holding the provenance."""
+
+    def __init__(self, plan: ExportPlan) -> None:
+        self._plan = plan
+        self._first = True
+
+    def start(self) -> bytes:
+        head: dict[str, Any] = {"type": "FeatureCollection"}
+        if self._plan.extent:
+            head["bbox"] = list(self._plan.extent)
+        head["camdensity"] = self._plan.provenance()
+        return orjson.dumps(head)[:-1] + b',"features":['
+
+    def write(self, batch: pa.RecordBatch) -> bytes:
+        if batch.num_rows == 0:
+            return b""
+        geometries = shapely.to_geojson(_text_geometries(batch))
+        features = [
+            {"type": "Feature", "id": props["h3"], "geometry": orjson.Fragment(geometry),
+             "properties": props}
+            for props, geometry in zip(_attributes(batch).to_pylist(), geometries)
+        ]
+        body = orjson.dumps(features)[1:-1]
+        sep, self._first = (b"" if self._first else b","), False
+        return sep + body
+
+    def finish(self) -> bytes:
+        return b"]}\n"
+
+
+class CSVEncoder:
+    """CSV: the attribute columns, then the polygon as WKT in `wkt` (GDAL/QGIS pick it up)."""
+
+    def __init__(self, plan: ExportPlan) -> None:
+        self.schema = pa.schema([(name, typ) for name, typ, _ in COLUMNS] + [("wkt", pa.string())])
+        self._sink = _Drain()
+        self._writer = pacsv.CSVWriter(self._sink, self.schema)
+
+    def start(self) -> bytes:
+        return self._sink.take()
+
+    def write(self, batch: pa.RecordBatch) -> bytes:
+        wkt = pa.array(shapely.to_wkt(_text_geometries(batch), rounding_precision=TEXT_DECIMALS),
+                       type=pa.string())
+        arrays = [batch.column(name) for name in COLUMN_NAMES] + [wkt]
+        self._writer.write_table(pa.Table.from_arrays(arrays, schema=self.schema))
+        return self._sink.take()
+
+    def finish(self) -> bytes:
+        self._writer.close()
+        return self._sink.take()
+
+
+ENCODERS: dict[ExportFormat, type[ParquetEncoder | GeoJSONEncoder | CSVEncoder]] = {
+    ExportFormat.parquet: ParquetEncoder,
+    ExportFormat.geojson: GeoJSONEncoder,
+    ExportFormat.csv: CSVEncoder,
+}
+
+
+def encoder(fmt: ExportFormat, plan: ExportPlan) -> Encoder:
+    """The encoder for `fmt`."""
+    return ENCODERS[fmt](plan)
+
+
+# --- reading the store: the same plan and rows for the CLI (sync) and the API (async) -------
+
+
+def plan_export(conn: Connection, request: ExportRequest) -> ExportPlan:
+    """Plan an export on a sync connection; raises NoBuildError / ExportError."""
+    row = conn.execute(sql.query("export_plan"), request.params()).fetchone()
+    plan = ExportPlan.from_row(request, row)
+    plan.check()
+    return plan
+
+
+async def aplan_export(conn: AsyncConnection, request: ExportRequest) -> ExportPlan:
+    """Plan an export on an async connection; raises NoBuildError / ExportError."""
+    cur = await conn.execute(sql.query("export_plan"), request.params())
+    plan = ExportPlan.from_row(request, await cur.fetchone())
+    plan.check()
+    return plan
+
+
+@contextmanager
+def snapshot_transaction(conn: Connection) -> Iterator[None]:
+    """A read-only repeatable-read transaction: plan and rows see the same data version."""
+    with conn.transaction():
+        conn.execute(BEGIN_SNAPSHOT)
+        yield
+
+
+def _encode(enc: Encoder, rows: Sequence[Sequence[Any]]) -> bytes:
+    return enc.write(rows_to_batch(rows))
+
+
+def iter_export(conn: Connection, plan: ExportPlan, fmt: ExportFormat) -> Iterator[bytes]:
+    """Encoded chunks of an export, read through a server-side cursor (inside a transaction)."""
+    enc = encoder(fmt, plan)
+    yield enc.start()
+    with conn.cursor(name=CURSOR_NAME) as cur:
+        # Binary results: WKB and numbers arrive without text decoding.
+        cur.execute(sql.query("export_hexagons"), plan.request.params(), binary=True)
+        while rows := cur.fetchmany(BATCH_ROWS):
+            yield _encode(enc, rows)
+    yield enc.finish()
+
+
+async def aiter_export(
+    conn: AsyncConnection, request: ExportRequest, fmt: ExportFormat, snapshot: str
+) -> AsyncIterator[bytes]:
+    """Encoded chunks of an export on an async connection (autocommit), in its own snapshot.
+
+    `snapshot` is the data version already promised in the response headers: if a build
+    finished in between, the export stops with an error rather than deliver mislabelled data.
+    """
+    async with conn.transaction():
+        await conn.execute(BEGIN_SNAPSHOT)
+        plan = await aplan_export(conn, request)
+        if plan.snapshot.snapshot != snapshot:
+            raise ExportError(f"data version changed from {snapshot} to "
+                              f"{plan.snapshot.snapshot} while exporting; ask again")
+        enc = encoder(fmt, plan)
+        yield enc.start()
+        async with conn.cursor(name=CURSOR_NAME) as cur:
+            await cur.execute(sql.query("export_hexagons"), request.params(), binary=True)
+            while rows := await cur.fetchmany(BATCH_ROWS):
+                # Converting and encoding is CPU work (Arrow, zstd, GEOS): off the event loop.
+                yield await anyio.to_thread.run_sync(_encode, enc, rows)
+        yield enc.finish()
+
+
+def export_to_file(
+    url: str, request: ExportRequest, fmt: ExportFormat, out: io.BufferedIOBase
+) -> ExportPlan:
+    """Write one export to a binary file object; returns its plan (rows, provenance)."""
+    with psycopg.connect(url, autocommit=True) as conn, snapshot_transaction(conn):
+        plan = plan_export(conn, request)
+        out.writelines(iter_export(conn, plan, fmt))
+    return plan

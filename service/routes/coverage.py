@@ -1,0 +1,218 @@
+"""`/coverage`: how watched is this address or point, and how does it compare with the city?
+
+Privacy: the queried address and coordinates are never logged or stored. They reach the database
+only as statement parameters (the server runs with log_statement=none), nothing here logs, and
+the answer is marked `Cache-Control: no-store` so no shared cache keeps it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import h3
+from fastapi import APIRouter, HTTPException, Query, Response
+from psycopg import AsyncConnection
+
+import sql
+from camdensity.settings import (
+    CAMERA_TYPES,
+    EXPOSURE_RADII_M,
+    OPERATOR_TYPES,
+    method_settings,
+    service_settings,
+)
+from service.dependencies import ConnDep
+from service.geocode import AddressNotFound, Geocoded, GeocoderUnavailable, geocode
+from service.routes.sites import fetch_sites, site_json
+from service.snapshot import current_snapshot
+
+router = APIRouter(tags=["coverage"])
+
+NO_STORE = {"Cache-Control": "no-store"}
+MIN_RADIUS_M, MAX_RADIUS_M = 10, 2000
+# H3 resolution of the cells listed as touched, by radius: ~15-100 cells for a 200 m disc,
+# never more than ~1,000 for the largest radius.
+HEX_RESOLUTION_BY_RADIUS: tuple[tuple[int, int], ...] = ((100, 11), (500, 10), (MAX_RADIUS_M, 9))
+MAX_SITES = 100
+PRIVATE = "private"
+
+
+def hexagon_resolution(radius_m: int) -> int:
+    """The H3 resolution at which the cells a disc of this radius touches are listed."""
+    return next(res for limit, res in HEX_RESOLUTION_BY_RADIUS if radius_m <= limit)
+
+
+def baseline_radius(radius_m: int) -> int:
+    """The baseline radius compared against: the chosen one when measured, else the nearest."""
+    return min(EXPOSURE_RADII_M, key=lambda r: (abs(r - radius_m), r))
+
+
+def _bad_request(message: str) -> HTTPException:
+    return HTTPException(422, message, headers=NO_STORE)
+
+
+async def locate(
+    conn: AsyncConnection, address: str | None, lat: float | None, lon: float | None
+) -> Geocoded:
+    """The point asked about: the geocoded address, or the coordinates as given."""
+    if address is not None and (lat is not None or lon is not None):
+        raise _bad_request("give either `address` or `lat` and `lon`, not both")
+    if address is not None:
+        if not address.strip():
+            raise _bad_request("`address` is empty")
+        try:
+            return await geocode(conn, service_settings(), address)
+        except AddressNotFound as exc:
+            raise HTTPException(
+                404,
+                {
+                    "message": "no imported address matches this query; check the spelling or "
+                    "try one of the suggestions, or give lat and lon",
+                    "suggestions": exc.suggestions,
+                },
+                headers=NO_STORE,
+            ) from None
+        except GeocoderUnavailable as exc:
+            raise HTTPException(502, str(exc), headers=NO_STORE) from None
+    if lat is None or lon is None:
+        raise _bad_request("give `address`, or both `lat` and `lon`")
+    return Geocoded("", lon, lat, None, "point", "none")
+
+
+async def count_cameras(
+    conn: AsyncConnection, lon: float, lat: float, radius: int
+) -> dict[str, Any]:
+    """Devices within the radius by type and operator, private ones withheld below the minimum."""
+    cur = await conn.execute(
+        sql.query("coverage_cameras"), {"lon": lon, "lat": lat, "radius": radius}
+    )
+    rows = await cur.fetchall()
+    private = sum(n for _, op, n in rows if op == PRIVATE)
+    minimum = method_settings().private_min_per_cell
+    withheld = 0 < private < minimum
+    by_type = dict.fromkeys(CAMERA_TYPES, 0)
+    by_operator: dict[str, int | None] = dict.fromkeys(OPERATOR_TYPES, 0)
+    for camera_type, operator_type, n in rows:
+        if withheld and operator_type == PRIVATE:
+            continue
+        by_type[camera_type] = by_type.get(camera_type, 0) + n
+        by_operator[operator_type] = (by_operator.get(operator_type) or 0) + n
+    if withheld:
+        by_operator[PRIVATE] = None
+    out: dict[str, Any] = {
+        "total": sum(by_type.values()),
+        "by_type": by_type,
+        "by_operator": by_operator,
+        "private_withheld": withheld,
+    }
+    if withheld:
+        out["note"] = (
+            f"fewer than {minimum} private/residential cameras are within the radius: they are "
+            "left out of every figure here so that none can be located one by one"
+        )
+    return out
+
+
+async def touched_cells(
+    conn: AsyncConnection, lon: float, lat: float, radius: int, res: int
+) -> list[str]:
+    """H3 cells (strings) that overlap the geodesic disc."""
+    cur = await conn.execute(sql.query("coverage_disc"), {"lon": lon, "lat": lat, "radius": radius})
+    row = await cur.fetchone()
+    assert row is not None
+    shape = h3.geo_to_h3shape(json.loads(row[0]))
+    return sorted(h3.h3shape_to_cells_experimental(shape, res, contain="overlap"))
+
+
+async def city_percentile(
+    conn: AsyncConnection, lon: float, lat: float, radius: int
+) -> dict[str, Any]:
+    """Share of nearby baseline cells holding fewer cameras (ties count half), 0..100."""
+    base_r = baseline_radius(radius)
+    city = method_settings().city_radius_m
+    cur = await conn.execute(
+        sql.query("coverage_percentile"), {"lon": lon, "lat": lat, "radius": base_r, "city": city}
+    )
+    row = await cur.fetchone()
+    assert row is not None
+    here, cells, fewer, same = row
+    detail: dict[str, Any] = {
+        "baseline_radius_m": base_r,
+        "city_radius_m": city,
+        "baseline_cells": cells,
+        "cameras_within_baseline_radius": here,
+    }
+    if cells == 0:
+        return {
+            "percentile": None,
+            **detail,
+            "reason": f"no baseline cells within {city:g} m: this place is outside the built area "
+            "(or no build has run)",
+        }
+    return {"percentile": round(100.0 * (fewer + 0.5 * same) / cells, 1), **detail}
+
+
+@router.get(
+    "/coverage",
+    summary="How watched is an address or point",
+    description="Cameras within a radius by type and operator, the H3 cells the disc touches, "
+    "the sensitive sites within it with their exposure, and the percentile of this point among "
+    "the city's baseline cells. Give `address` or `lat` and `lon`. The query is never logged or "
+    "stored.",
+)
+async def coverage(
+    conn: ConnDep,
+    response: Response,
+    address: Annotated[
+        str | None,
+        Query(
+            max_length=300,
+            description="Address to look up (tolerant of case, accents and small typos), e.g. "
+            "`Mannerheimintie 5, Helsinki`. Not with lat/lon.",
+        ),
+    ] = None,
+    lat: Annotated[
+        float | None, Query(ge=-90, le=90, description="Latitude, EPSG:4326 degrees (with lon).")
+    ] = None,
+    lon: Annotated[
+        float | None, Query(ge=-180, le=180, description="Longitude, EPSG:4326 degrees (with lat).")
+    ] = None,
+    radius: Annotated[
+        int,
+        Query(
+            ge=MIN_RADIUS_M,
+            le=MAX_RADIUS_M,
+            description=f"Radius in metres ({MIN_RADIUS_M}..{MAX_RADIUS_M}), measured on the "
+            "ellipsoid.",
+        ),
+    ] = 200,
+) -> dict[str, Any]:
+    """The coverage answer; 404 with suggestions when the address matches nothing."""
+    response.headers.update(NO_STORE)
+    where = await locate(conn, address, lat, lon)
+    res = hexagon_resolution(radius)
+    sites = await fetch_sites(
+        conn, "distance", lon=where.lon, lat=where.lat, radius=radius, limit=MAX_SITES
+    )
+    percentile = await city_percentile(conn, where.lon, where.lat, radius)
+    snap = await current_snapshot(conn)
+    return {
+        "location": {
+            "lat": where.lat,
+            "lon": where.lon,
+            "matched": where.matched or None,
+            "score": where.score,
+            "precision": where.precision,
+            "geocoder": where.geocoder,
+        },
+        "radius_m": radius,
+        "cameras": await count_cameras(conn, where.lon, where.lat, radius),
+        "hexagon_resolution": res,
+        "hexagons": await touched_cells(conn, where.lon, where.lat, radius, res),
+        "sites": [{**site_json(r), "distance_m": round(r["distance_m"], 1)} for r in sites],
+        "sites_total": sites[0]["total"] if sites else 0,
+        "percentile": percentile.pop("percentile"),
+        "percentile_detail": percentile,
+        "data_version": snap.snapshot if snap else None,
+    }

@@ -1,0 +1,210 @@
+"""`/map`: an embeddable page (pydeck, deck.gl inlined, no external URL) drawing the tiles."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+from functools import cache
+from importlib import resources
+from typing import Annotated, Any
+
+import jinja2
+import pydeck as pdk
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from pydeck.io.html import cdn_picker
+
+from camdensity.settings import method_settings, service_settings
+from service.routes.tiles import (
+    FiltersDep,
+    SourceDep,
+    base_url,
+    cache_headers,
+    etag_matches,
+    require_snapshot,
+    tiles_url,
+)
+from service.snapshot import Snapshot
+from tiles.filters import TileFilters
+from tiles.source import Extent
+from tiles.tilejson import (
+    DENSITY_RAMP,
+    HEXAGON_FIELDS,
+    NEAR_CATEGORIES,
+    NEAR_SITE_OUTLINE,
+    SITE_COLOURS,
+    SITE_FIELDS,
+    attribution,
+    default_zoom,
+)
+
+router = APIRouter(tags=["map"])
+
+_templates = jinja2.Environment(
+    loader=jinja2.PackageLoader("service", "templates"), autoescape=True, trim_blocks=True
+)
+
+
+@cache
+def deck_bundle() -> str:
+    """pydeck's deck.gl bundle as an inline <script> (4 MB: read once per process)."""
+    return cdn_picker(offline=True)
+
+
+@cache
+def mvt_worker() -> str:
+    """loaders.gl's MVT worker (MIT, v4.4.3 as in pydeck's bundle; service/static), inlined:
+    pydeck's bundle carries only the worker-side MVT loader, whose code it fetches from a CDN."""
+    return resources.files("service").joinpath("static", "mvt-worker.js").read_text(encoding="utf-8")
+
+
+def _rgba(colour: str, alpha: int = 255) -> list[int]:
+    return [int(colour[i:i + 2], 16) for i in (1, 3, 5)] + [alpha]
+
+
+def fill_expression() -> str:
+    """deck.gl expression: sites by category, hexagons by the density ramp (a step per class)."""
+    density = json.dumps(_rgba(DENSITY_RAMP[0][1], 190))
+    for threshold, colour in DENSITY_RAMP[1:]:
+        density = f"properties.density_km2 >= {threshold} ? {json.dumps(_rgba(colour, 190))} : ({density})"
+    site = json.dumps(_rgba("#555555"))
+    for category, colour in SITE_COLOURS.items():
+        site = f"properties.category == '{category}' ? {json.dumps(_rgba(colour))} : ({site})"
+    return f"properties.layerName == 'sites' ? ({site}) : ({density})"
+
+
+def near_expression(filters: TileFilters) -> str:
+    """deck.gl expression: whether a hexagon is near a (selected) sensitive site."""
+    categories = [c for c in NEAR_CATEGORIES if filters.categories is None or c in filters.categories]
+    return " || ".join(f"properties.near_{c} == true" for c in categories) or "false"
+
+
+def ramp_labels() -> list[tuple[str, str]]:
+    """Legend rows: ('< 10', colour), ('10 – 100', colour), ..., ('≥ 20,000', colour)."""
+    rows = []
+    for i, (low, colour) in enumerate(DENSITY_RAMP):
+        if i + 1 < len(DENSITY_RAMP):
+            high = DENSITY_RAMP[i + 1][0]
+            label = f"< {high:,.0f}" if i == 0 else f"{low:,.0f} – {high:,.0f}"
+        else:
+            label = f"≥ {low:,.0f}"
+        rows.append((label, colour))
+    return rows
+
+
+def deck_json(tiles_url: str, lat: float, lon: float, zoom: float, filters: TileFilters) -> str:
+    """The pydeck Deck (one MVTLayer over both tile layers, no basemap) as JSON safe in <script>."""
+    near = near_expression(filters)
+    layer = pdk.Layer(
+        "MVTLayer",
+        id="camdensity",
+        data=tiles_url,
+        binary=False,  # GeoJSON features: the accessors and the tooltip read `properties`
+        # The MVT parser runs in a worker made from the page's inlined copy (see map.html);
+        # loaders.gl would otherwise fetch it from unpkg.com.
+        min_zoom=0,
+        max_zoom=service_settings().tile_maxzoom,
+        pickable=True,
+        auto_highlight=True,
+        filled=True,
+        stroked=True,
+        get_fill_color=fill_expression(),
+        get_line_color=(
+            f"properties.layerName == 'sites' ? [255,255,255,255] : "
+            f"(({near}) ? {json.dumps(_rgba(NEAR_SITE_OUTLINE))} : [120,120,120,60])"
+        ),
+        get_line_width=f"properties.layerName == 'sites' ? 1.5 : (({near}) ? 2.5 : 0.5)",
+        line_width_units=pdk.types.String("pixels"),
+        point_type=pdk.types.String("circle"),
+        get_point_radius=6,
+        point_radius_units=pdk.types.String("pixels"),
+    )
+    deck = pdk.Deck(
+        layers=[layer],
+        initial_view_state=pdk.ViewState(latitude=lat, longitude=lon, zoom=zoom),
+        map_provider=None,
+        map_style=None,
+    )
+    # `<` escaped so no value can close the <script> element.
+    return deck.to_json().replace("<", "\\u003c")
+
+
+def render_page(
+    tiles_url: str, lat: float, lon: float, zoom: float, filters: TileFilters,
+    snapshot: str, built_at: str, sources: list[dict[str, Any]],
+) -> str:
+    """The whole HTML page."""
+    return _templates.get_template("map.html").render(
+        deck_bundle=deck_bundle(),
+        mvt_worker=mvt_worker(),
+        deck_json=deck_json(tiles_url, lat, lon, zoom, filters),
+        ramp=ramp_labels(),
+        near_outline=NEAR_SITE_OUTLINE,
+        near_radius_m=f"{method_settings().near_site_radius_m:g}",
+        near_categories=" / ".join(NEAR_CATEGORIES),
+        site_colours=[(c, SITE_COLOURS[c]) for c in SITE_COLOURS
+                      if filters.categories is None or c in filters.categories],
+        filters=filters.query_string().replace("&", " · "),
+        snapshot=snapshot,
+        built_at=built_at,
+        attribution=attribution(sources),
+        hex_tooltip_fields=json.dumps([[k, k.replace("_", " ")] for k in HEXAGON_FIELDS]),
+        site_tooltip_fields=json.dumps([[k, k.replace("_", " ")] for k in SITE_FIELDS]),
+    )
+
+
+def _render_pair(
+    url: str, lat: float, lon: float, zoom: float, filters: TileFilters, snapshot: Snapshot
+) -> tuple[bytes, bytes]:
+    """The page, plain and gzipped (compressed once: the middleware would redo 4 MB per request)."""
+    page = render_page(
+        url, lat, lon, zoom, filters,
+        snapshot.snapshot, snapshot.built_at.date().isoformat(), snapshot.sources,
+    ).encode()
+    return page, gzip.compress(page, compresslevel=6)
+
+
+@router.get(
+    "/map",
+    summary="Embeddable density map (HTML, works offline; put it in an <iframe>)",
+    response_class=Response,
+    responses={200: {"content": {"text/html": {}}}, 503: {"description": "No finished build yet"}},
+)
+async def get_map(
+    request: Request,
+    source: SourceDep,
+    filters: FiltersDep,
+    lat: Annotated[float | None, Query(ge=-85.0511, le=85.0511, description="Latitude of the view centre (default: the data's centre)")] = None,
+    lon: Annotated[float | None, Query(ge=-180, le=180, description="Longitude of the view centre (default: the data's centre)")] = None,
+    zoom: Annotated[float | None, Query(ge=0, le=24, description="Zoom (default: fits the data)")] = None,
+) -> Response:
+    """Hexagons filled by density, outlined near sensitive sites, sites as circles, legend, attribution."""
+    snapshot = await require_snapshot(request, source)
+    key = (snapshot.snapshot, base_url(request), lat, lon, zoom, filters)
+    headers = {
+        **cache_headers(),
+        "ETag": f'"{snapshot.snapshot}-{hashlib.blake2b(repr(key).encode(), digest_size=6).hexdigest()}"',
+        "Vary": "Accept-Encoding",
+    }
+    if etag_matches(request.headers.get("if-none-match"), headers["ETag"]):
+        return Response(status_code=304, headers=headers)
+    entry = source.pages.get(key)
+    if not isinstance(entry, tuple):
+        extent = await source.extent(request.app.state.pool, snapshot.snapshot)
+        extent = extent or Extent(-180.0, -60.0, 180.0, 75.0)
+        centre_lon, centre_lat = extent.center
+        # Rendering and compressing 4 MB takes a while: off the event loop, once per key.
+        entry = await run_in_threadpool(
+            _render_pair,
+            tiles_url(request, filters),
+            centre_lat if lat is None else lat,
+            centre_lon if lon is None else lon,
+            default_zoom(extent) if zoom is None else zoom,
+            filters, snapshot,
+        )
+        source.pages.put(key, entry)
+    if "gzip" in request.headers.get("accept-encoding", ""):
+        return Response(entry[1], media_type="text/html; charset=utf-8",
+                        headers={**headers, "Content-Encoding": "gzip"})
+    return Response(entry[0], media_type="text/html; charset=utf-8", headers=headers)

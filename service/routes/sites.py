@@ -1,0 +1,179 @@
+"""`/sites`: sensitive sites, the most and least watched first, with their exposure figures."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Path, Query
+from psycopg import AsyncConnection
+from psycopg import sql as pgsql
+from psycopg.rows import dict_row
+
+import sql
+from camdensity.settings import EXPOSURE_RADII_M, SITE_CATEGORIES, method_settings
+from service.dependencies import ConnDep
+from service.snapshot import current_snapshot
+
+router = APIRouter(tags=["sites"])
+
+# ORDER BY clauses, the only text ever composed into sites.sql. "Exposure" is the count of
+# cameras within 200 m (the headline radius), ties broken by effective cameras, then id.
+ORDERS: dict[str, str] = {
+    "exposure": "e.cameras_200m ASC NULLS LAST, e.effective_cameras ASC NULLS LAST, s.id",
+    "-exposure": "e.cameras_200m DESC NULLS LAST, e.effective_cameras DESC NULLS LAST, s.id",
+    "name": "s.name ASC NULLS LAST, s.id",
+    "distance": "distance_m ASC, s.id",
+}
+SiteOrder = Literal["exposure", "-exposure", "name"]
+
+NO_FILTER: dict[str, Any] = {
+    "categories": None,
+    "id": None,
+    "minlon": None,
+    "minlat": None,
+    "maxlon": None,
+    "maxlat": None,
+    "lon": None,
+    "lat": None,
+    "radius": None,
+    "limit": None,
+    "offset": 0,
+}
+
+
+def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
+    """`minlon,minlat,maxlon,maxlat` in degrees, checked; HTTP 422 with the reason otherwise."""
+    if text is None:
+        return None
+    parts = text.split(",")
+    try:
+        minlon, minlat, maxlon, maxlat = (float(p) for p in parts)
+    except ValueError:
+        raise HTTPException(422, "bbox must be four numbers: minlon,minlat,maxlon,maxlat") from None
+    if not (-180 <= minlon < maxlon <= 180 and -90 <= minlat < maxlat <= 90):
+        raise HTTPException(
+            422, "bbox must satisfy -180 <= minlon < maxlon <= 180 and -90 <= minlat < maxlat <= 90"
+        )
+    return minlon, minlat, maxlon, maxlat
+
+
+def private_masked(by_operator: dict[str, dict[str, int]] | None) -> dict[str, Any] | None:
+    """Per-radius operator counts with a private count under the minimum shown as null.
+
+    Such a count would say that one or two residential cameras stand within, say, 50 m of a
+    public place: close to pointing at the house. The totals still include them.
+    """
+    if by_operator is None:
+        return None
+    minimum = method_settings().private_min_per_cell
+    return {
+        radius: {op: (None if op == "private" and 0 < n < minimum else n) for op, n in ops.items()}
+        for radius, ops in by_operator.items()
+    }
+
+
+def site_json(row: dict[str, Any]) -> dict[str, Any]:
+    """One site as the API shows it; `exposure` is null until a build has measured it."""
+    exposure = None
+    if row["cameras_200m"] is not None:
+        exposure = {
+            **{f"cameras_{r}m": row[f"cameras_{r}m"] for r in EXPOSURE_RADII_M},
+            "by_type": row["by_type"],
+            "by_operator": private_masked(row["by_operator"]),
+            "effective_cameras": row["effective_cameras"],
+            "percentile_category": row["percentile_category"],
+            "percentile_city": row["percentile_city"],
+        }
+    return {
+        "id": row["id"],
+        "category": row["category"],
+        "name": row["name"],
+        "address": row["address"],
+        "lat": row["lat"],
+        "lon": row["lon"],
+        "source": row["source"],
+        "source_ref": row["source_ref"],
+        "exposure": exposure,
+    }
+
+
+async def fetch_sites(conn: AsyncConnection, order: str, **filters: Any) -> list[dict[str, Any]]:
+    """Rows of sites.sql with the given filters (see the query for their meaning)."""
+    query = pgsql.SQL(sql.query("sites")).format(order=pgsql.SQL(ORDERS[order]))  # type: ignore[arg-type]
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(query, {**NO_FILTER, **filters})
+        return await cur.fetchall()
+
+
+@router.get("/sites", summary="Sensitive sites ranked by how watched they are")
+async def list_sites(
+    conn: ConnDep,
+    category: Annotated[
+        list[str] | None,
+        Query(
+            description=f"Only these site categories (repeatable): {', '.join(SITE_CATEGORIES)}."
+        ),
+    ] = None,
+    bbox: Annotated[
+        str | None,
+        Query(
+            description="Only sites whose centroid lies in this box: minlon,minlat,maxlon,maxlat "
+            "(EPSG:4326 degrees).",
+            examples=["24.93,60.16,24.96,60.18"],
+        ),
+    ] = None,
+    order: Annotated[
+        SiteOrder,
+        Query(
+            description="`-exposure`: most watched first; `exposure`: least watched first "
+            "(cameras within 200 m, ties by effective cameras; unmeasured sites last); "
+            "`name`: alphabetical."
+        ),
+    ] = "-exposure",
+    limit: Annotated[int, Query(ge=1, le=1000, description="Page size (1..1000).")] = 100,
+    offset: Annotated[int, Query(ge=0, description="Sites to skip, for paging.")] = 0,
+) -> dict[str, Any]:
+    """A page of sites with their exposure; `total` counts every site matching the filters."""
+    unknown = sorted(set(category or ()) - set(SITE_CATEGORIES))
+    if unknown:
+        raise HTTPException(
+            422, f"unknown category {', '.join(unknown)}; known: {', '.join(SITE_CATEGORIES)}"
+        )
+    box = parse_bbox(bbox)
+    minlon, minlat, maxlon, maxlat = box if box else (None, None, None, None)
+    filters = {
+        "categories": category,
+        "minlon": minlon,
+        "minlat": minlat,
+        "maxlon": maxlon,
+        "maxlat": maxlat,
+    }
+    rows = await fetch_sites(conn, order, limit=limit, offset=offset, **filters)
+    if not rows and offset:
+        # A page past the end has no row to carry the window count: ask for the first row.
+        first = await fetch_sites(conn, order, limit=1, **filters)
+        total = first[0]["total"] if first else 0
+    else:
+        total = rows[0]["total"] if rows else 0
+    snap = await current_snapshot(conn)
+    return {
+        "data_version": snap.snapshot if snap else None,
+        "order": order,
+        "total": total,
+        "limit": limit,
+        "offset": offset,
+        "sites": [site_json(r) for r in rows],
+    }
+
+
+@router.get("/sites/{site_id}", summary="One sensitive site and its exposure")
+async def get_site(
+    conn: ConnDep,
+    site_id: Annotated[int, Path(ge=1, description="The site's id (from `/sites` or a tile).")],
+) -> dict[str, Any]:
+    """The site, or 404 when no site has this id."""
+    rows = await fetch_sites(conn, "name", id=site_id, limit=1)
+    if not rows:
+        raise HTTPException(404, f"no site with id {site_id}")
+    snap = await current_snapshot(conn)
+    return {"data_version": snap.snapshot if snap else None, **site_json(rows[0])}

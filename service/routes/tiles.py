@@ -1,0 +1,164 @@
+"""Vector tiles (`/tiles/{z}/{x}/{y}.mvt`), TileJSON (`/tiles.json`) and a MapLibre style (`/style.json`).
+
+Empty tiles are answered `204 No Content` (with the same ETag and Cache-Control as any tile), so
+clients and caches can tell "nothing here" from an error without decoding anything.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
+
+from camdensity.settings import (
+    CAMERA_TYPES,
+    OPERATOR_TYPES,
+    SITE_CATEGORIES,
+    method_settings,
+    service_settings,
+)
+from service.snapshot import Snapshot
+from tiles.filters import FilterError, TileFilters
+from tiles.grid import TileOutOfRange, check_tile
+from tiles.source import TileSource
+from tiles.tilejson import attribution, style, tilejson
+
+MVT_MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
+
+router = APIRouter(tags=["tiles"])
+
+
+def tile_source(request: Request) -> TileSource:
+    """The app's TileSource (caches live as long as the app), made on first use."""
+    source = getattr(request.app.state, "tile_source", None)
+    if source is None:
+        source = request.app.state.tile_source = TileSource(service_settings(), method_settings())
+    return source
+
+
+def tile_filters(
+    types: Annotated[str | None, Query(
+        description=f"Count only these camera types (comma list of {', '.join(CAMERA_TYPES)})",
+        examples=["cctv,alpr"],
+    )] = None,
+    operators: Annotated[str | None, Query(
+        description=f"Count only these operators (comma list of {', '.join(OPERATOR_TYPES)})",
+        examples=["public"],
+    )] = None,
+    categories: Annotated[str | None, Query(
+        description=f"Draw only these site categories (comma list of {', '.join(SITE_CATEGORIES)})",
+        examples=["clinic,school"],
+    )] = None,
+) -> TileFilters:
+    """The filter query parameters, validated (422 naming the unknown values)."""
+    try:
+        return TileFilters.parse(types, operators, categories)
+    except FilterError as exc:
+        raise HTTPException(status_code=422, detail=str(exc)) from exc
+
+
+SourceDep = Annotated[TileSource, Depends(tile_source)]
+FiltersDep = Annotated[TileFilters, Depends(tile_filters)]
+
+
+async def require_snapshot(request: Request, source: TileSource) -> Snapshot:
+    """The current data version, or 503 before the first `camdensity build`."""
+    snapshot = await source.snapshots.get(request.app.state.pool)
+    if snapshot is None:
+        raise HTTPException(
+            status_code=503,
+            detail="no data yet: import sources and run `camdensity build` first",
+        )
+    return snapshot
+
+
+def base_url(request: Request) -> str:
+    """The public base URL: settings.public_url, else the one the request came to."""
+    return (service_settings().public_url or str(request.base_url)).rstrip("/")
+
+
+def tiles_url(request: Request, filters: TileFilters) -> str:
+    """The tiles URL template (public base, filters carried over)."""
+    return filters.add_to(f"{base_url(request)}/tiles/{{z}}/{{x}}/{{y}}.mvt")
+
+
+def cache_headers() -> dict[str, str]:
+    """Cache-Control for everything tied to the data version (ETag or snapshot checks keep it honest)."""
+    return {"Cache-Control": f"public, max-age={service_settings().cache_max_age}"}
+
+
+def etag_matches(if_none_match: str | None, etag: str) -> bool:
+    """Whether an If-None-Match header names `etag` (weak or strong) or is `*`."""
+    if not if_none_match:
+        return False
+    tags = {t.strip().removeprefix("W/") for t in if_none_match.split(",")}
+    return "*" in tags or etag in tags
+
+
+@router.get(
+    "/tiles/{z}/{x}/{y}.mvt",
+    summary="Vector tile (MVT) with layers `hexagons` and `sites`",
+    response_class=Response,
+    responses={
+        200: {"content": {MVT_MEDIA_TYPE: {}}, "description": "Mapbox Vector Tile 2.1"},
+        204: {"description": "Empty tile: no hexagons or sites here"},
+        304: {"description": "Unchanged since the ETag given in If-None-Match"},
+        404: {"description": "No such tile (z outside 0..24, or x/y outside 0..2^z-1)"},
+        422: {"description": "Unknown filter value"},
+        503: {"description": "No finished build yet"},
+    },
+)
+@router.get("/tiles/{z}/{x}/{y}.pbf", include_in_schema=False)
+async def get_tile(
+    request: Request,
+    z: Annotated[int, Path(description="Zoom, 0..24; decides the H3 resolution")],
+    x: Annotated[int, Path(description="Tile column, 0..2^z-1")],
+    y: Annotated[int, Path(description="Tile row from the north, 0..2^z-1 (XYZ scheme)")],
+    source: SourceDep,
+    filters: FiltersDep,
+) -> Response:
+    """One tile; the H3 resolution follows the zoom (settings `tile_zoom_resolutions`)."""
+    try:
+        check_tile(z, x, y)
+    except TileOutOfRange as exc:
+        raise HTTPException(status_code=404, detail=str(exc)) from exc
+    snapshot = await require_snapshot(request, source)
+    headers = cache_headers()
+    etag = source.etag(snapshot.snapshot, filters)
+    if etag_matches(request.headers.get("if-none-match"), etag):
+        return Response(status_code=304, headers={**headers, "ETag": etag})
+    tile = await source.tile(request.app.state.pool, snapshot.snapshot, z, x, y, filters)
+    headers["ETag"] = source.etag(tile.snapshot, filters)
+    if not tile.data:
+        return Response(status_code=204, headers=headers)
+    return Response(tile.data, media_type=MVT_MEDIA_TYPE, headers=headers)
+
+
+@router.get(
+    "/tiles.json",
+    summary="TileJSON 3.0.0 describing the tiles",
+)
+async def get_tilejson(
+    request: Request, response: Response, source: SourceDep, filters: FiltersDep
+) -> dict[str, Any]:
+    """Tiles URL (with the filters carried over), zooms, data bounds and centre, fields, attribution."""
+    snapshot = await require_snapshot(request, source)
+    extent = await source.extent(request.app.state.pool, snapshot.snapshot)
+    response.headers.update(cache_headers())
+    return tilejson(
+        tiles_url(request, filters), snapshot.snapshot, snapshot.sources, extent,
+        service_settings().tile_maxzoom,
+    )
+
+
+@router.get(
+    "/style.json",
+    summary="MapLibre style over the tiles (no external basemap: works offline)",
+)
+async def get_style(
+    request: Request, response: Response, source: SourceDep, filters: FiltersDep
+) -> dict[str, Any]:
+    """Hexagons filled by density, hexagons near sites outlined, sites as circles."""
+    snapshot = await require_snapshot(request, source)
+    response.headers.update(cache_headers())
+    return style(filters.add_to(f"{base_url(request)}/tiles.json"), attribution(snapshot.sources))

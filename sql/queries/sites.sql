@@ -1,0 +1,27 @@
+-- Sensitive sites with their exposure; every filter is optional (NULL: not applied).
+-- %(categories)s text[], %(minlon)s..%(maxlat)s bbox on the centroid, %(id)s,
+-- %(lon)s/%(lat)s/%(radius)s: within a geodesic radius (distance_m is then to the site's
+-- geometry, 0 inside a polygon), %(limit)s, %(offset)s. {order} comes from a whitelist.
+WITH p AS (
+    SELECT ST_SetSRID(ST_MakePoint(%(lon)s::float8, %(lat)s::float8), 4326)::geography AS g
+), env AS (
+    SELECT ST_MakeEnvelope(%(minlon)s::float8, %(minlat)s::float8, %(maxlon)s::float8,
+                           %(maxlat)s::float8, 4326) AS box
+)
+SELECT s.id, s.category, s.name, s.address, ST_Y(s.centroid) AS lat, ST_X(s.centroid) AS lon,
+       src.name AS source, s.source_ref,
+       e.cameras_50m, e.cameras_100m, e.cameras_200m, e.cameras_500m, e.by_type, e.by_operator,
+       e.effective_cameras, e.percentile_category, e.percentile_city,
+       ST_Distance(s.geom::geography, p.g) AS distance_m,
+       count(*) OVER () AS total
+FROM site s
+JOIN source src ON src.id = s.source_id
+LEFT JOIN site_exposure e ON e.site_id = s.id
+CROSS JOIN p
+CROSS JOIN env
+WHERE (%(categories)s::text[] IS NULL OR s.category = ANY (%(categories)s::text[]))
+  AND (%(id)s::bigint IS NULL OR s.id = %(id)s::bigint)
+  AND (env.box IS NULL OR (s.geom && env.box AND s.centroid && env.box))
+  AND (p.g IS NULL OR ST_DWithin(s.geom::geography, p.g, %(radius)s::float8))
+ORDER BY {order}
+LIMIT %(limit)s OFFSET %(offset)s

@@ -1,0 +1,252 @@
+"""The embeddable map page: self-contained HTML, and hexagons drawn in real headless Chromium."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import h3
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+
+from routes.tiles_seed import tiles_db  # noqa: F401  (fixture)
+from service.main import create_app
+from tiles.tilejson import DENSITY_RAMP, NEAR_SITE_OUTLINE
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+BACKGROUND = (0xF4, 0xF3, 0xEF)
+FILL_ALPHA = 190 / 255  # the hexagon fill's alpha in service/routes/map.py
+
+
+@pytest.fixture(scope="module")
+def client(tiles_db: str) -> Iterator[TestClient]:  # noqa: F811
+    with TestClient(create_app(tiles_db)) as c:
+        yield c
+
+
+def deck_input(page: str) -> dict[str, Any]:
+    """The deck.gl JSON the page hands to createDeck."""
+    match = re.search(r"const jsonInput = (\{.*?\});\n", page, re.DOTALL)
+    assert match, "the page embeds its deck JSON"
+    return json.loads(match.group(1))
+
+
+def hexagon_extent(url: str) -> tuple[float, float, float, float]:
+    """Brute force: the bounding box of the coarsest cells' boundaries, from h3-py."""
+    with psycopg.connect(url) as conn:
+        cells = [r[0] for r in conn.execute(
+            "SELECT h3 FROM hexagon WHERE resolution = (SELECT min(resolution) FROM hexagon)"
+        )]
+    pts = [p for c in cells for p in h3.cell_to_boundary(h3.int_to_str(c))]
+    return (min(p[1] for p in pts), min(p[0] for p in pts), max(p[1] for p in pts), max(p[0] for p in pts))
+
+
+def test_map_page_is_self_contained(client: TestClient, tiles_db: str) -> None:  # noqa: F811
+    r = client.get("/map")
+    assert r.status_code == 200
+    assert r.headers["content-type"] == "text/html; charset=utf-8"
+    page = r.text
+    # Nothing loaded from elsewhere: no external script, stylesheet, image or frame in the markup
+    # (URLs inside the inlined libraries are never fetched: the Chromium test runs with no network).
+    markup = re.sub(r"<script[^>]*>.*?</script>", "<script></script>", page, flags=re.DOTALL)
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", markup, re.IGNORECASE)
+    assert markup.count("<script") == 3  # deck.gl, the MVT worker, the page's own
+    assert "createDeck" in page and "MVTLayer" in page  # deck.gl inlined
+    deck = deck_input(page)
+    (layer,) = deck["layers"]
+    assert layer["@@type"] == "MVTLayer"
+    assert layer["data"] == "http://testserver/tiles/{z}/{x}/{y}.mvt"
+    west, south, east, north = hexagon_extent(tiles_db)
+    view = deck["initialViewState"]
+    assert view["longitude"] == pytest.approx((west + east) / 2, abs=1e-6)
+    assert view["latitude"] == pytest.approx((south + north) / 2, abs=1e-6)
+    with psycopg.connect(tiles_db) as conn:
+        snapshot, built_at = conn.execute("SELECT snapshot, finished_at FROM build").fetchone()
+    assert f"Data {built_at.date().isoformat()} (snapshot {snapshot})" in page
+    assert "© OpenStreetMap contributors" in page and "synthetic-registry (CC-BY-4.0)" in page
+    assert "Cameras per km²" in page and "within 200 m of a clinic" in page
+    for _, colour in DENSITY_RAMP:
+        assert colour in page  # legend swatches
+
+
+def test_map_takes_view_and_filters_for_iframes(client: TestClient) -> None:
+    page = client.get(
+        "/map", params={"lat": 60.2, "lon": 24.9, "zoom": 13.5, "types": "alpr", "categories": "school"}
+    ).text
+    deck = deck_input(page)
+    assert deck["initialViewState"] == {"latitude": 60.2, "longitude": 24.9, "zoom": 13.5}
+    assert deck["layers"][0]["data"] == (
+        "http://testserver/tiles/{z}/{x}/{y}.mvt?types=alpr&categories=school"
+    )
+    # Only the selected site category is outlined and in the legend.
+    assert "near_school" in deck["layers"][0]["getLineColor"]
+    assert "near_clinic" not in deck["layers"][0]["getLineColor"]
+    assert ">clinic</div>" not in page and ">school</div>" in page
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [({"lat": 91}, "less than or equal to 85.0511"), ({"zoom": -1}, "greater than or equal to 0"),
+     ({"operators": "cops"}, "unknown operators: cops")],
+)
+def test_map_rejects_bad_parameters(client: TestClient, params: dict[str, Any], message: str) -> None:
+    r = client.get("/map", params=params)
+    assert r.status_code == 422
+    assert message in json.dumps(r.json())
+
+
+def test_map_page_is_cached_and_gzipped(client: TestClient) -> None:
+    with client.stream("GET", "/map", params={"zoom": 12}, headers={"Accept-Encoding": "gzip"}) as r:
+        assert r.headers["content-encoding"] == "gzip"
+        wire = b"".join(r.iter_raw())
+    t0 = time.perf_counter()
+    plain = client.get("/map", params={"zoom": 12}, headers={"Accept-Encoding": "identity"})
+    assert time.perf_counter() - t0 < 0.5  # served from the per-snapshot cache
+    assert gzip.decompress(wire) == plain.content
+    assert len(wire) < len(plain.content) / 2
+    etag = plain.headers["etag"]
+    assert etag.startswith('"tiles-synth-1-')
+    again = client.get("/map", params={"zoom": 12}, headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.content == b""
+    other = client.get("/map", params={"zoom": 11}, headers={"If-None-Match": etag})
+    assert other.status_code == 200 and other.headers["etag"] != etag
+
+
+# --- real browser -------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tiles_db: str) -> Iterator[str]:  # noqa: F811
+    """A real uvicorn serving the synthetic store on a free localhost port."""
+    port = _free_port()
+    env = {**os.environ, "DATABASE_URL": tiles_db}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "service.main:app", "--host", "127.0.0.1",
+         "--port", str(port), "--no-access-log"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                with urllib.request.urlopen(f"{base}/healthz", timeout=1):
+                    break
+            except OSError:
+                if proc.poll() is not None:
+                    pytest.fail(f"uvicorn exited: {proc.stdout.read().decode() if proc.stdout else ''}")
+                time.sleep(0.2)
+        else:
+            pytest.fail("uvicorn did not answer /healthz")
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@contextmanager
+def browser_page() -> Iterator[Any]:
+    """A page in the system's headless Chromium with every host but 127.0.0.1 unreachable."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--enable-unsafe-swiftshader",
+                  "--disable-background-networking",
+                  # No internet: the page must draw from the inlined deck.gl and our tiles alone.
+                  "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"],
+        )
+        try:
+            yield browser.new_page(viewport={"width": 1000, "height": 700})
+        finally:
+            browser.close()
+
+
+def load(page: Any, url: str, path: Path) -> Any:
+    """Open `url`, wait until the page says every tile in view is drawn; the screenshot's pixels."""
+    from PIL import Image
+
+    failed: list[str] = []
+    page.on("requestfailed", lambda r: failed.append(r.url))
+    page.goto(url)
+    page.wait_for_function("document.body.dataset.loaded === 'true'", timeout=60_000)
+    page.wait_for_timeout(300)  # one more frame after the last tile
+    page.screenshot(path=str(path))
+    assert not failed, f"requests failed: {failed}"
+    return Image.open(path).convert("RGB")
+
+
+def _blend(colour: str, alpha: float) -> tuple[int, int, int]:
+    rgb = [int(colour[i:i + 2], 16) for i in (1, 3, 5)]
+    return tuple(round(c * alpha + b * (1 - alpha)) for c, b in zip(rgb, BACKGROUND))  # type: ignore[return-value]
+
+
+def count_near(image: Any, colours: list[tuple[int, int, int]], tol: int = 14) -> int:
+    """Pixels within `tol` (per channel) of any of `colours`, outside the legend and attribution."""
+    width, height = image.size
+    pixels = image.load()
+    n = 0
+    for y in range(0, height - 30, 2):
+        for x in range(0, width, 2):
+            if x > 740 and y < 320:  # the legend panel (its swatches are ramp colours too)
+                continue
+            p = pixels[x, y]
+            if any(all(abs(p[i] - c[i]) <= tol for i in range(3)) for c in colours):
+                n += 1
+    return n
+
+
+def find_pixel(image: Any, colours: list[tuple[int, int, int]], tol: int = 6) -> tuple[int, int]:
+    """A pixel deep inside a region of one of `colours` (its 5x5 neighbourhood matches too)."""
+    height = image.size[1]
+    pixels = image.load()
+
+    def match(x: int, y: int) -> bool:
+        return any(all(abs(pixels[x, y][i] - c[i]) <= tol for i in range(3)) for c in colours)
+
+    for y in range(10, height - 40, 3):
+        for x in range(10, 730, 3):
+            if all(match(x + dx, y + dy) for dx in (-2, 0, 2) for dy in (-2, 0, 2)):
+                return x, y
+    raise AssertionError("no hexagon to point at")
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
+def test_chromium_draws_the_hexagons(server: str, tmp_path: Path) -> None:
+    pytest.importorskip("PIL")
+    ramp = [_blend(colour, FILL_ALPHA) for _, colour in DENSITY_RAMP]
+    outline = [_blend(NEAR_SITE_OUTLINE, 1.0)]
+    with browser_page() as page:
+        image = load(page, f"{server}/map", tmp_path / "map.png")
+        sampled = (image.size[0] // 2) * ((image.size[1] - 30) // 2)
+        hexagon_pixels = count_near(image, ramp)
+        assert hexagon_pixels > 0.03 * sampled, f"only {hexagon_pixels} of {sampled} sampled pixels are hexagons"
+        assert count_near(image, outline, tol=40) > 20, "hexagons near sites are outlined"
+        # The tooltip tells a hexagon's figures.
+        page.mouse.move(*find_pixel(image, ramp))
+        page.wait_for_timeout(500)
+        tip = page.inner_text("body")
+        assert "cameras" in tip and "density km2" in tip and "h3" in tip
+        # Control: the same page looking at the open sea draws no hexagon.
+        empty = load(page, f"{server}/map?lat=0&lon=0&zoom=12", tmp_path / "empty.png")
+        assert count_near(empty, ramp) < 0.001 * sampled

@@ -1,0 +1,78 @@
+"""In-memory caches keyed by the data version: the current snapshot (short TTL) and an LRU of tiles."""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Hashable
+
+from psycopg_pool import AsyncConnectionPool
+
+from service.snapshot import Snapshot, current_snapshot
+
+
+class LRU:
+    """A bounded mapping that forgets the least recently used entry first."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[Hashable, object] = OrderedDict()
+
+    def get(self, key: Hashable) -> object | None:
+        """The value for `key` (marking it recently used), or None."""
+        value = self._items.get(key)
+        if value is not None:
+            self._items.move_to_end(key)
+        return value
+
+    def put(self, key: Hashable, value: object) -> None:
+        """Store `value`, evicting the oldest entries beyond the size."""
+        self._items[key] = value
+        self._items.move_to_end(key)
+        while len(self._items) > self.size:
+            self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        """Forget everything."""
+        self._items.clear()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+class SnapshotCache:
+    """The current data version, re-read at most every `ttl` seconds; caches drop on a change.
+
+    Every cache that depends on the data registers here and is cleared when a new snapshot is
+    seen, so memory never holds tiles or pages of an old version.
+    """
+
+    def __init__(self, ttl: float, *dependents: LRU) -> None:
+        self.ttl = ttl
+        self.dependents = dependents
+        self._snapshot: Snapshot | None = None
+        self._read_at = float("-inf")
+
+    async def get(self, pool: AsyncConnectionPool) -> Snapshot | None:
+        """The newest finished build (None before the first); a connection only when stale."""
+        if time.monotonic() - self._read_at > self.ttl:
+            async with pool.connection() as conn:
+                self._set(await current_snapshot(conn))
+        return self._snapshot
+
+    def observe(self, snapshot_id: str | None) -> None:
+        """A query saw `snapshot_id`: if it is not the cached one, drop caches and re-read soon."""
+        known = self._snapshot.snapshot if self._snapshot else None
+        if snapshot_id != known:
+            for cache in self.dependents:
+                cache.clear()
+            self._read_at = float("-inf")
+
+    def _set(self, snapshot: Snapshot | None) -> None:
+        old = self._snapshot.snapshot if self._snapshot else None
+        new = snapshot.snapshot if snapshot else None
+        if new != old:
+            for cache in self.dependents:
+                cache.clear()
+        self._snapshot = snapshot
+        self._read_at = time.monotonic()

@@ -1,0 +1,105 @@
+"""Tiles of the current data version: from the LRU when cached, else one constant query to PostGIS."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from psycopg import AsyncRawCursor
+from psycopg_pool import AsyncConnectionPool
+
+import sql
+from camdensity.settings import MethodSettings, ServiceSettings
+from tiles.cache import LRU, SnapshotCache
+from tiles.filters import TileFilters
+from tiles.grid import resolution_for_zoom
+
+
+@dataclass(frozen=True)
+class Tile:
+    """Encoded MVT bytes (b'' for an empty tile) and the data version they were read from."""
+
+    snapshot: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Extent:
+    """The data's bounding box in degrees (west, south, east, north), and where it is busiest."""
+
+    west: float
+    south: float
+    east: float
+    north: float
+    # Centre of the coarsest cell holding the most cameras: data in two cities (Helsinki and
+    # the US West in the demo) has its box's middle in the ocean; this is worth looking at.
+    focus_lon: float | None = None
+    focus_lat: float | None = None
+
+    @property
+    def center(self) -> tuple[float, float]:
+        """(lon, lat) to open a map at: the busiest cell, else the box's middle."""
+        if self.focus_lon is not None and self.focus_lat is not None:
+            return self.focus_lon, self.focus_lat
+        return (self.west + self.east) / 2, (self.south + self.north) / 2
+
+
+class TileSource:
+    """One per app: the snapshot cache and what depends on it (tiles, extent, map pages)."""
+
+    def __init__(self, service: ServiceSettings, method: MethodSettings) -> None:
+        self.tiles = LRU(service.tile_cache_size)
+        self.extents = LRU(4)
+        self.pages = LRU(service.map_cache_size)  # generated /map pages (service.routes.map)
+        self.snapshots = SnapshotCache(
+            service.snapshot_ttl_s, self.tiles, self.extents, self.pages
+        )
+        self.zoom_resolutions = dict(service.tile_zoom_resolutions)
+        self.near_radius_m = method.near_site_radius_m
+        # Settings that shape a tile belong in its ETag: changing them must not reuse old tiles.
+        self._config = hashlib.blake2b(
+            repr((sorted(self.zoom_resolutions.items()), self.near_radius_m)).encode(),
+            digest_size=4,
+        ).hexdigest()
+
+    def etag(self, snapshot: str, filters: TileFilters) -> str:
+        """Strong ETag of every tile of this data version, filters and tile settings."""
+        return f'"{snapshot}-{filters.digest()}-{self._config}"'
+
+    async def tile(
+        self, pool: AsyncConnectionPool, snapshot: str, z: int, x: int, y: int, filters: TileFilters
+    ) -> Tile:
+        """The tile z/x/y under `filters`; `snapshot` is the version believed current."""
+        key = (snapshot, z, x, y, filters)
+        cached = self.tiles.get(key)
+        if isinstance(cached, bytes):
+            return Tile(snapshot, cached)
+        resolution = resolution_for_zoom(z, self.zoom_resolutions)
+        async with pool.connection() as conn:
+            # A raw cursor sends the $n text as is (Martin-style), prepared after first use.
+            cur = AsyncRawCursor(conn)
+            await cur.execute(
+                sql.query("tile_mvt"),
+                (z, x, y, resolution, *filters.sql_params(), self.near_radius_m),
+                binary=True,
+            )
+            read_snapshot, data = await cur.fetchone()
+        data = bytes(data or b"")
+        # The query read the snapshot in the same statement as the cells: cache under that one.
+        self.snapshots.observe(read_snapshot)
+        self.tiles.put((read_snapshot, z, x, y, filters), data)
+        return Tile(read_snapshot, data)
+
+    async def extent(self, pool: AsyncConnectionPool, snapshot: str) -> Extent | None:
+        """The hexagons' extent in this data version (None when there are no hexagons)."""
+        cached = self.extents.get(snapshot)
+        if isinstance(cached, Extent):
+            return cached
+        async with pool.connection() as conn:
+            cur = await conn.execute(sql.query("tile_extent"))
+            row = await cur.fetchone()
+        if row is None:
+            return None
+        extent = Extent(*row)
+        self.extents.put(snapshot, extent)
+        return extent
