@@ -64,7 +64,7 @@ def db_status() -> None:
     """Say whether the project-local cluster runs (exit 1 when not)."""
     cluster = Cluster(database_settings())
     if cluster.running():
-        typer.echo(f"running on port {cluster.port}, data in {cluster.data}")
+        typer.echo(f"running: socket {cluster.run} (port {cluster.port}), data in {cluster.data}")
     else:
         typer.echo("stopped" if cluster.initialized() else "not initialised")
         raise typer.Exit(1)

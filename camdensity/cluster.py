@@ -108,7 +108,9 @@ class Cluster:
         self.init()
         if not self.running():
             opts = (
-                f"-p {self.port} -k {self.run} -c listen_addresses=127.0.0.1 "
+                # Reached only through its own socket directory: no TCP listener, so checkouts
+                # side by side (a developer's and CI's fresh clone) never fight over a port.
+                f"-p {self.port} -k {self.run} -c listen_addresses='' "
                 "-c shared_buffers=256MB -c work_mem=64MB -c maintenance_work_mem=256MB "
                 "-c max_connections=200 -c fsync=off -c synchronous_commit=off "
                 "-c log_min_messages=warning -c log_statement=none"

@@ -25,6 +25,8 @@ def test_embedded_cluster_runs_inside_the_project(admin_url: str) -> None:
     cluster.start()
     with psycopg.connect(cluster.admin_url(settings.pg_database)) as conn:
         assert conn.execute("SELECT current_setting('port')::int").fetchone()[0] == settings.pg_port
+        # socket only: a second checkout's cluster on the same port number never clashes
+        assert conn.execute("SELECT current_setting('listen_addresses')").fetchone()[0] == ""
         # queried addresses travel as statement parameters: statements must never be logged
         assert conn.execute("SELECT current_setting('log_statement')").fetchone()[0] == "none"
 
