@@ -24,6 +24,7 @@ demo: setup
 ## Run the whole test suite against a real PostGIS
 test: $(STAMP)
 	scripts/install-system.sh --test
+	$(BIN)/ruff check camdensity ingest tiles service sql tests bench
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 serve: setup

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -318,6 +319,35 @@ def stats(
         typer.echo(json.dumps(data, indent=2))
     else:
         print_stats(data, Console())
+
+
+@app.command()
+def rejects(
+    source: Annotated[str | None, typer.Option("--source", help="Only this source's rejects.")] = None,
+    entity: Annotated[str | None, typer.Option(
+        help="Only rejects of cameras, sites or addresses imports.")] = None,
+    as_csv: Annotated[bool, typer.Option("--csv", help="CSV on stdout, with the raw rows.")] = False,
+) -> None:
+    """List the rows imports rejected: source, file, line and reason (exit 0 even when none)."""
+    import csv
+
+    from ingest.pipeline import ENTITY_TABLES
+    from ingest.stats import REJECT_COLUMNS, rejected_rows
+
+    if entity is not None and entity not in ENTITY_TABLES:
+        fail(f"--entity {entity!r}: use {', '.join(ENTITY_TABLES)}")
+    with db.connect(migrated_url()) as conn, conn.transaction():
+        rows = rejected_rows(conn, source, entity)
+        if as_csv:
+            writer = csv.writer(sys.stdout, lineterminator="\n")
+            writer.writerow(REJECT_COLUMNS)
+            writer.writerows(rows)
+            return
+        n = 0
+        for n, (name, kind, file_name, line, reason, _raw) in enumerate(rows, 1):
+            where = f"line {line}" if line is not None else "element"
+            typer.echo(f"{name} ({kind}) {file_name} {where}: {reason}")
+        typer.echo(f"{n:,} rejected rows" if n else "no rejected rows")
 
 
 @export_app.command("hexagons")

@@ -24,7 +24,7 @@ class ClusterError(RuntimeError):
 def pg_bindir() -> Path:
     """Directory holding initdb/pg_ctl (Debian keeps them out of PATH)."""
     if shutil.which("pg_config"):
-        out = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True)
+        out = subprocess.run(["pg_config", "--bindir"], check=False, capture_output=True, text=True)
         candidate = Path(out.stdout.strip())
         if (candidate / "initdb").exists():
             return candidate
@@ -40,7 +40,7 @@ def pg_bindir() -> Path:
 
 def postgis_available(bindir: Path) -> bool:
     """Whether the PostGIS extension is installed for this server."""
-    out = subprocess.run([str(bindir / "pg_config"), "--sharedir"], capture_output=True, text=True)
+    out = subprocess.run([str(bindir / "pg_config"), "--sharedir"], check=False, capture_output=True, text=True)
     sharedir = Path(out.stdout.strip() or "/usr/share/postgresql/15")
     return (sharedir / "extension" / POSTGIS_CONTROL).exists()
 
@@ -78,7 +78,7 @@ class Cluster:
             return False
         res = subprocess.run(
             _as_owner([str(pg_bindir() / "pg_ctl"), "status", "-D", str(self.data)]),
-            capture_output=True, text=True,
+            check=False, capture_output=True, text=True,
         )
         return res.returncode == 0
 
@@ -98,7 +98,7 @@ class Cluster:
                 str(bindir / "initdb"), "-D", str(self.data), "-U", self.settings.pg_user,
                 "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8",
             ]),
-            capture_output=True, text=True,
+            check=False, capture_output=True, text=True,
         )
         if res.returncode != 0:
             raise ClusterError(f"initdb failed:\n{res.stdout}\n{res.stderr}")
@@ -123,7 +123,7 @@ class Cluster:
                     str(pg_bindir() / "pg_ctl"), "start", "-D", str(self.data), "-w",
                     "-t", "60", "-l", str(self.log), "-o", opts,
                 ]),
-                capture_output=True, text=True,
+                check=False, capture_output=True, text=True,
             )
             if res.returncode != 0:
                 tail = self.log.read_text(errors="replace")[-2000:] if self.log.exists() else ""

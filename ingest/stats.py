@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import psycopg
@@ -49,6 +50,17 @@ def stats(conn: psycopg.Connection) -> dict[str, Any]:
         "hexagons": hexagons,
         "withheld": withheld,
     }
+
+
+REJECT_COLUMNS: tuple[str, ...] = ("source", "entity", "file", "line", "reason", "raw")
+
+
+def rejected_rows(conn: psycopg.Connection, source: str | None = None,
+                  entity: str | None = None) -> Iterator[tuple[Any, ...]]:
+    """Every rejected row (source, entity, file, line, reason, raw), streamed in file order."""
+    with conn.cursor(name="rejected_rows") as cur:  # server-side: a million rejects never sit in memory
+        cur.execute(query("rejected_rows"), {"source": source, "entity": entity})
+        yield from cur
 
 
 def print_stats(data: dict[str, Any], console: Console) -> None:

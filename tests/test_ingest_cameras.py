@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 from collections import Counter
@@ -369,6 +371,19 @@ def test_csv_bad_rows_are_listed_and_good_rows_kept(empty_db: str, tmp_path: Pat
     assert stats["cameras"] == 6  # devices: 1 + 3 + 2
     for cells in stats["hexagons"].values():
         assert cells["cameras"] == 6
+    # `camdensity rejects` lists every one of them, for a person and as CSV with the raw row.
+    listing = run_cli("rejects", "--source", "volunteers").output.splitlines()
+    assert listing[0] == "volunteers (cameras) volunteers.csv line 4: missing latitude"
+    assert listing[-1] == "7 rejected rows" and len(listing) == 8
+    table = list(csv.reader(io.StringIO(run_cli("rejects", "--csv").output)))
+    assert table[0] == ["source", "entity", "file", "line", "reason", "raw"]
+    assert table[-1] == ["volunteers", "cameras", "volunteers.csv", "10",
+                         "3 fields where the header has 6", "60.17;24.95;cctv"]
+    assert len(table) == 8
+    assert run_cli("rejects", "--source", "volunteers", "--entity", "sites").output == (
+        "no rejected rows\n")
+    assert "--entity 'site': use cameras, sites, addresses" in run_cli_fails(
+        "rejects", "--entity", "site")
 
 
 def test_csv_new_version_replaces_and_records_removed(empty_db: str, tmp_path: Path) -> None:

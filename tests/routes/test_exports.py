@@ -15,7 +15,6 @@ import geopandas
 import h3
 import psycopg
 import pyarrow.parquet as pq
-import pyogrio
 import pytest
 import shapely
 from conftest import run_cli
@@ -230,15 +229,6 @@ def test_geoparquet_reads_back_with_geopandas_and_duckdb(
     assert json.loads(kv["geo"])["version"] == "1.1.0"
     wkb = con.execute("SELECT h3, geometry FROM read_parquet(?)", [str(path)]).fetchall()
     assert all(shapely.from_wkb(g).equals(truth["geoms"][c]) for c, g in wkb)
-
-
-def test_geoparquet_is_readable_by_gdal(client: TestClient, tmp_path: Path) -> None:
-    if "Parquet" not in pyogrio.list_drivers():
-        pytest.skip("this GDAL build has no (Geo)Parquet driver")
-    path = tmp_path / "hexagons.parquet"
-    path.write_bytes(client.get("/export/hexagons.parquet", params={"resolution": 8}).content)
-    info = pyogrio.read_info(path)
-    assert info["features"] == len(_cells(8)) and info["geometry_type"] == "Polygon"
 
 
 # --- GeoJSON ---------------------------------------------------------------------------------
