@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import functools
 import os
-import secrets
 import signal
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -25,12 +24,9 @@ from typing import ParamSpec, TypeVar
 
 import psycopg
 import pytest
-from psycopg import sql
 
 from bench.synthetic import INVALID_SHARE, Synthetic, write_cameras_csv
-from camdensity import db
-from camdensity import settings as settings_mod
-from camdensity.cluster import Cluster
+from camdensity import testing
 from ingest.cameras import CameraOptions, import_cameras
 from ingest.places import PlaceImport
 
@@ -173,52 +169,11 @@ def timings(pytestconfig: pytest.Config) -> Timings:
 # --- the database -------------------------------------------------------------------------------
 
 
-def _clear_settings() -> None:
-    for fn in (settings_mod.database_settings, settings_mod.method_settings,
-               settings_mod.service_settings):
-        fn.cache_clear()
-
-
-def _admin_url() -> str:
-    """A URL with rights to create databases: DATABASE_URL's server, else the embedded one."""
-    settings = settings_mod.DatabaseSettings()
-    if settings.embedded:
-        cluster = Cluster(settings)
-        cluster.start()
-        return cluster.admin_url()
-    return settings.url
-
-
-def _with_dbname(url: str, name: str) -> str:
-    info = psycopg.conninfo.conninfo_to_dict(url)
-    info["dbname"] = name
-    return psycopg.conninfo.make_conninfo(**info)
-
-
 @pytest.fixture(scope="session")
 def bench_url() -> Iterator[str]:
     """A fresh migrated database for the run; DATABASE_URL points at it; dropped at the end."""
-    admin = _admin_url()
-    name = f"camdensity_bench_{os.getpid()}_{secrets.token_hex(3)}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = _with_dbname(admin, name)
-    old = os.environ.get("DATABASE_URL")
-    os.environ["DATABASE_URL"] = url
-    _clear_settings()
-    try:
-        with psycopg.connect(url) as conn:
-            db.migrate(conn)
+    with testing.scratch_database(testing.admin_url(), prefix="camdensity_bench") as url:
         yield url
-    finally:
-        if old is None:
-            os.environ.pop("DATABASE_URL", None)
-        else:
-            os.environ["DATABASE_URL"] = old
-        _clear_settings()
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
-                         .format(sql.Identifier(name)))
 
 
 def checkpoint(url: str) -> None:

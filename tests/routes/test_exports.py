@@ -22,7 +22,7 @@ from fastapi.testclient import TestClient
 from shapely.geometry import Polygon, box
 from typer.testing import CliRunner
 
-from camdensity import settings as settings_mod
+from camdensity import testing
 from camdensity.settings import CAMERA_TYPES, OPERATOR_TYPES, SITE_CATEGORIES
 from service import exports
 from service.main import create_app
@@ -92,23 +92,11 @@ def seed(conn: psycopg.Connection) -> None:
 @pytest.fixture(scope="module")
 def store(admin_url: str) -> Iterator[str]:
     """A database of its own with the synthetic build; DATABASE_URL points the CLI at it."""
-    from conftest import create_database, drop_database
+    from conftest import seeded_database
 
-    url = create_database(admin_url)
-    with psycopg.connect(url) as conn:
-        seed(conn)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("DATABASE_URL", url)
-        _clear_settings()
-        yield url
-    _clear_settings()
-    drop_database(admin_url, url)
-
-
-def _clear_settings() -> None:
-    for fn in (settings_mod.database_settings, settings_mod.method_settings,
-               settings_mod.service_settings):
-        fn.cache_clear()
+    for url in seeded_database(admin_url, seed):
+        with testing.pointed_at(url):
+            yield url
 
 
 @pytest.fixture(scope="module")

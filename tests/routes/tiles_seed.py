@@ -146,10 +146,6 @@ def _hexagons(conn: psycopg.Connection) -> None:
 @pytest.fixture(scope="module")
 def tiles_db(admin_url: str) -> Iterator[str]:
     """A database of its own holding the synthetic built store (the session database stays clean)."""
-    from conftest import create_database, drop_database
+    from conftest import seeded_database
 
-    url = create_database(admin_url)
-    with psycopg.connect(url) as conn:
-        seed(conn)
-    yield url
-    drop_database(admin_url, url)
+    yield from seeded_database(admin_url, seed)
