@@ -61,6 +61,8 @@ async def locate(
     if address is not None:
         if not address.strip():
             raise _bad_request("`address` is empty")
+        if any(ord(c) < 32 or ord(c) == 127 for c in address):
+            raise _bad_request("`address` contains control characters")
         try:
             return await geocode(conn, service_settings(), address)
         except AddressNotFound as exc:

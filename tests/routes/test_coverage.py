@@ -98,6 +98,17 @@ def test_unknown_address_is_404_with_suggestions(coverage_client: TestClient) ->
     assert r.json()["detail"]["suggestions"] == []
 
 
+@pytest.mark.parametrize(
+    "query",
+    ["Helsinki", "00100", "00100 Helsinki", "foobar 5 helsinki", "main st helsinki", "5"],
+)
+def test_a_city_or_postcode_alone_locates_nothing(coverage_client: TestClient, query: str) -> None:
+    # Every address of the city holds these words: without a street there is no place to answer
+    # for, and answering for some street of the city would mislead.
+    r = coverage_client.get("/coverage", params={"address": query})
+    assert r.status_code == 404, r.json()["location"]
+
+
 @pytest.mark.parametrize("radius", [60, 200, 333, 1000])
 @pytest.mark.parametrize("east_north", [(0, 0), (210, -130), (-640, 480)])
 def test_camera_count_equals_brute_force(
@@ -233,6 +244,7 @@ def test_percentile_is_null_with_a_reason_far_from_the_city(coverage_client: Tes
         ({"lat": 60.17}, "both `lat` and `lon`"),
         ({"address": "Annankatu 5", "lat": 60.1, "lon": 24.9}, "not both"),
         ({"address": "   "}, "empty"),
+        ({"address": "Annankatu\x005"}, "control characters"),
         ({"lat": 91, "lon": 24.9}, "less than or equal to 90"),
         ({"lat": 60.1, "lon": -181}, "greater than or equal to -180"),
         ({"lat": 60.1, "lon": 24.9, "radius": 5}, "greater than or equal to 10"),
