@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
+import psycopg
 import typer
 from rich.console import Console
 
@@ -22,7 +24,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(export_app, name="export")
 
-console = Console(stderr=True)
+# soft_wrap: messages stay whole lines in logs and pipes (no wrapping at 80 columns).
+console = Console(stderr=True, soft_wrap=True)
 
 
 def fail(message: str, code: int = 1) -> None:
@@ -35,11 +38,23 @@ def migrated_url() -> str:
     """The store's URL, with the cluster started (embedded) and migrations applied."""
     try:
         url = db.database_url()
+        with db.connect(url) as conn:
+            db.migrate(conn)
     except ClusterError as exc:
         fail(str(exc))
-    with db.connect(url) as conn:
-        db.migrate(conn)
+    except psycopg.OperationalError as exc:
+        fail(f"cannot reach the store ({_where()}): {_first_line(exc)}")
+    except psycopg.ProgrammingError as exc:
+        fail(f"DATABASE_URL is not a PostgreSQL URL or conninfo: {_first_line(exc)}")
     return url
+
+
+def _where() -> str:
+    return "DATABASE_URL" if not database_settings().embedded else "the embedded cluster"
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
 @db_app.command("start")
@@ -63,7 +78,16 @@ def db_stop() -> None:
 @db_app.command("status")
 def db_status() -> None:
     """Say whether the project-local cluster runs (exit 1 when not)."""
-    cluster = Cluster(database_settings())
+    settings = database_settings()
+    if not settings.embedded:
+        try:
+            with db.connect(settings.url, connect_timeout=5):
+                typer.echo("DATABASE_URL is set and reachable; the embedded cluster is not used")
+        except psycopg.Error as exc:
+            typer.echo(f"DATABASE_URL is set but unreachable: {_first_line(exc)}")
+            raise typer.Exit(1) from None
+        return
+    cluster = Cluster(settings)
     if cluster.running():
         typer.echo(f"running: socket {cluster.run} (port {cluster.port}), data in {cluster.data}")
     else:
@@ -108,8 +132,6 @@ def serve(
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    import psycopg
-
     from ingest.pipeline import ImportResult
     from ingest.places import BBox, PlaceImport
 
@@ -124,13 +146,14 @@ def report_import(result: ImportResult, skipped: int = 0) -> None:
     extra = f", {skipped} outside --bbox skipped" if skipped else ""
     fused = f", {result.fused} fused with another source's" if result.entity == "cameras" else ""
     removed = f", {result.removed} gone since the previous version" if result.removed else ""
+    dated = f"; data of {result.data_date.isoformat()}" if result.data_date else ""
     typer.echo(f"{what}: {result.accepted} accepted{fused}, {result.rejected} rejected"
-               f"{extra}{removed}")
+               f"{extra}{removed}{dated}")
     for r in result.rejects[:10]:
-        where = f"line {r.line}" if r.line is not None else "element"
-        console.print(f"  rejected {where}: {r.reason}", markup=False, highlight=False)
+        console.print(f"  rejected {result.where(r)}: {r.reason}", markup=False, highlight=False)
     if result.rejected > 10:
-        console.print(f"  ... the full list is in the rejected_row table ({result.rejected} rows)")
+        console.print(f"  ... all {result.rejected:,} are listed by "
+                      f"`camdensity rejects --source {result.source}`", markup=False)
 
 
 _SourceOpt = Annotated[str | None, typer.Option("--source", help="Source name (default: the file's name).")]
@@ -146,6 +169,14 @@ _LatOpt = Annotated[str | None, typer.Option("--lat", help="Latitude column (def
 _LonOpt = Annotated[str | None, typer.Option(
     "--lon", help="Longitude column (default: lon, lng, long, longitude, x...).")]
 _IdOpt = Annotated[str | None, typer.Option("--id", help="Column/property with the source's own id.")]
+_DataDateOpt = Annotated[datetime | None, typer.Option(
+    "--data-date", formats=["%Y-%m-%d"],
+    help="Date the data is of, YYYY-MM-DD (default: what the file says: an OSM file's snapshot "
+         "time or newest edit, Overpass's timestamp); shown with the map and every export.")]
+
+
+def _day(when: datetime | None) -> date | None:
+    return when.date() if when is not None else None
 
 
 def _import_places(kind: str | None, bbox: str | None,
@@ -185,6 +216,7 @@ def ingest_sites(
     bbox: _BBoxOpt = None,
     licence: _LicenceOpt = None,
     attribution: _AttributionOpt = None,
+    data_date: _DataDateOpt = None,
 ) -> None:
     """Import sensitive sites: OSM tags, or CSV/GeoJSON rows with a category."""
     from ingest.sites import SiteOptions, import_sites
@@ -194,7 +226,8 @@ def ingest_sites(
                               lon=lon, name=name, id=id, address=address, encoding=encoding,
                               bbox=box)
         return import_sites(conn, path, source=source, kind=kind, fmt=fmt,  # type: ignore[arg-type]
-                            licence=licence, attribution=attribution, options=options)
+                            licence=licence, attribution=attribution, options=options,
+                            data_date=_day(data_date))
 
     _import_places(kind, bbox, run)
 
@@ -216,6 +249,7 @@ def ingest_addresses(
     bbox: _BBoxOpt = None,
     licence: _LicenceOpt = None,
     attribution: _AttributionOpt = None,
+    data_date: _DataDateOpt = None,
 ) -> None:
     """Import addresses for the offline geocoder: OSM addr:* tags, or CSV/GeoJSON."""
     from ingest.addresses import AddressOptions, import_addresses
@@ -224,7 +258,8 @@ def ingest_addresses(
         options = AddressOptions(street=street, housenumber=housenumber, postcode=postcode,
                                  city=city, lat=lat, lon=lon, id=id, encoding=encoding, bbox=box)
         return import_addresses(conn, path, source=source, kind=kind, fmt=fmt,  # type: ignore[arg-type]
-                                licence=licence, attribution=attribution, options=options)
+                                licence=licence, attribution=attribution, options=options,
+                            data_date=_day(data_date))
 
     _import_places(kind, bbox, run)
 
@@ -252,6 +287,7 @@ def ingest_cameras(
     bbox: _BBoxOpt = None,
     licence: _LicenceOpt = None,
     attribution: _AttributionOpt = None,
+    data_date: _DataDateOpt = None,
 ) -> None:
     """Import camera reports (one transaction); say how many fuse with other sources'."""
     from ingest.cameras import CameraOptions, import_cameras
@@ -261,7 +297,8 @@ def ingest_cameras(
                                 type=type_, count=count, operator=operator,
                                 default_type=default_type)
         return import_cameras(conn, path, source=source, kind=kind, fmt=fmt,  # type: ignore[arg-type]
-                              licence=licence, attribution=attribution, options=options)
+                              licence=licence, attribution=attribution, options=options,
+                            data_date=_day(data_date))
 
     _import_places(kind, bbox, run)
 
@@ -273,10 +310,15 @@ def ingest_cameras(
 def build(
     resolutions: Annotated[str | None, typer.Option(
         help="H3 resolutions to build, comma-separated (default: 6,7,8,9,10,11,12).")] = None,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Build even when nothing changed since the newest build.")] = False,
 ) -> None:
-    """Fuse cameras, build hexagons, baseline and site exposure: a new data version."""
+    """Fuse cameras, build hexagons, baseline and site exposure: a new data version.
+
+    Nothing changed since the newest build (same sources, same parameters): says so and keeps it.
+    """
     from camdensity.settings import method_settings
-    from ingest.build import BuildError
+    from ingest.build import BuildError, up_to_date
     from ingest.build import build as run_build
 
     settings = method_settings()
@@ -287,6 +329,13 @@ def build(
             fail(f"--resolutions {resolutions!r}: give integers such as 6,7,8")
         settings = settings.model_copy(update={"resolutions": chosen})
     url = migrated_url()
+    if not force:
+        with db.connect(url) as conn:
+            current = up_to_date(conn, settings)
+        if current is not None:
+            typer.echo(f"build is up to date: {current} was made from the same sources and "
+                       "parameters (--force builds anyway)")
+            return
     try:
         with db.connect(url) as conn, console.status("building") as status:
             result = run_build(conn, settings, step=lambda s: status.update(s))
@@ -344,8 +393,8 @@ def rejects(
             writer.writerows(rows)
             return
         n = 0
-        for n, (name, kind, file_name, line, reason, _raw) in enumerate(rows, 1):
-            where = f"line {line}" if line is not None else "element"
+        for n, (name, kind, file_name, unit, number, reason, _raw) in enumerate(rows, 1):
+            where = unit if number is None else f"{unit} {number}"
             typer.echo(f"{name} ({kind}) {file_name} {where}: {reason}")
         typer.echo(f"{n:,} rejected rows" if n else "no rejected rows")
 
@@ -410,21 +459,15 @@ def demo(
     port: Annotated[int | None, typer.Option(help="Port (default: PORT or 8000).")] = None,
 ) -> None:
     """Load the bundled data (each file once), build when anything changed, then serve."""
-    from camdensity.demo import DEMO_IMPORTS, build_is_stale
+    from camdensity.demo import DEMO_IMPORTS
 
-    url = migrated_url()
+    migrated_url()
     for entity, path, extra in DEMO_IMPORTS:
         code = app(["ingest", entity, str(path), *extra], standalone_mode=False)
         if code:
             fail(f"loading {path.name} ({entity}) failed")
-    with db.connect(url) as conn:
-        stale = build_is_stale(conn)
-    if stale:
-        code = app(["build"], standalone_mode=False)
-        if code:
-            fail("build failed")
-    else:
-        console.print("build is up to date")
+    if app(["build"], standalone_mode=False):  # a no-op when nothing changed
+        fail("build failed")
     if serve_api:
         console.print(
             f"serving on http://{service_settings().host}:{port or service_settings().port}"

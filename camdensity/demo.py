@@ -1,10 +1,8 @@
-"""The bundled demo: which files `make demo` loads, and whether the store needs a new build."""
+"""The bundled demo: which files `make demo` loads."""
 
 from __future__ import annotations
 
 from pathlib import Path
-
-import psycopg
 
 from camdensity.settings import PROJECT_ROOT
 
@@ -30,20 +28,3 @@ DEMO_IMPORTS: tuple[tuple[str, Path, tuple[str, ...]], ...] = (
         ),
     ),
 )
-
-# The sources the newest finished build was made from, against the sources now in the store.
-STALE_BUILD = """
-SELECT NOT EXISTS (SELECT 1 FROM build WHERE finished_at IS NOT NULL)
-    OR (SELECT coalesce(jsonb_agg(jsonb_build_array(s->>'entity', s->>'name', s->>'sha256')
-                                  ORDER BY s->>'entity', s->>'name'), '[]'::jsonb)
-          FROM jsonb_array_elements(
-              (SELECT sources FROM build WHERE finished_at IS NOT NULL ORDER BY id DESC LIMIT 1)) s)
-       IS DISTINCT FROM
-       (SELECT coalesce(jsonb_agg(jsonb_build_array(entity, name, file_sha256)
-                                  ORDER BY entity, name), '[]'::jsonb) FROM source)
-"""
-
-
-def build_is_stale(conn: psycopg.Connection) -> bool:
-    """True before the first build and whenever a source changed since the newest build."""
-    return bool(conn.execute(STALE_BUILD).fetchone()[0])

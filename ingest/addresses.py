@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
+from datetime import date
 from pathlib import Path
 
 import psycopg
@@ -53,7 +54,7 @@ class AddressOptions(PlaceOptions):
 
 def import_addresses(conn: psycopg.Connection, path: Path, *, source: str | None = None,
                      kind: Kind | None = None, fmt: str = "auto", licence: str | None = None,
-                     attribution: str | None = None,
+                     attribution: str | None = None, data_date: date | None = None,
                      options: AddressOptions = AddressOptions()) -> PlaceImport:
     """Import one file of addresses as source `source` (default: the file's name)."""
     fmt = place_format(path, fmt)
@@ -63,7 +64,7 @@ def import_addresses(conn: psycopg.Connection, path: Path, *, source: str | None
         return readers[fmt](ctx, options)
 
     spec = source_spec(path, "addresses", fmt, name=source, kind=kind, licence=licence,
-                       attribution=attribution, options=asdict(options))
+                       attribution=attribution, options=asdict(options), data_date=data_date)
     return import_places(conn, spec, stage="address_stage", columns=ADDRESS_STAGE_COLUMNS,
                          rows=rows, query="ingest_addresses", bbox=options.bbox)
 
@@ -81,7 +82,7 @@ def _row(ref: str | None, parts: dict[str, str | None], wkb: str | None,
 
 def _osm_rows(ctx: ImportContext, options: AddressOptions) -> Iterator[AddressRow]:
     """Every OSM object with addr:housenumber (a building's polygon: SQL takes its centroid)."""
-    for item in osm_places.read_addresses(ctx.spec.path):
+    for item in osm_places.read_addresses(ctx.spec.path, ctx.note_data_date):
         ctx.advance()
         if isinstance(item, osm_places.OsmReject):
             ctx.reject(None, f"{item.source_ref}: {item.reason}", item.source_ref)

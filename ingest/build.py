@@ -46,6 +46,9 @@ _LONLAT = [("lon", "double precision"), ("lat", "double precision")]
 _SELECT_CAMERAS = "SELECT id, ST_X(geom), ST_Y(geom) FROM camera ORDER BY id"
 _SELECT_SITE_POINTS = "SELECT ST_X(centroid), ST_Y(centroid) FROM site"
 _SELECT_ADDRESS_POINTS = "SELECT ST_X(geom), ST_Y(geom) FROM address"
+_LATEST_SNAPSHOT = (
+    "SELECT snapshot FROM build WHERE finished_at IS NOT NULL ORDER BY id DESC LIMIT 1"
+)
 _INSERT_BUILD = (
     "INSERT INTO build (id, snapshot, params, sources, finished_at)"
     " VALUES (%s, %s, %s, %s, clock_timestamp())"
@@ -214,8 +217,30 @@ def _stage_baseline(conn: psycopg.Connection, cams: dict[str, np.ndarray], resol
     return written
 
 
+# What of a source goes into the digest: what it holds and what exports say of it (not when it
+# was imported: the same file imported again is the same input).
+_DIGEST_KEYS = ("name", "entity", "kind", "sha256", "licence", "attribution", "data_date")
+
+
+def _digest(sources: list[dict], params: dict) -> str:
+    """A short digest of a build's inputs: the sources as exports describe them, and the method."""
+    inputs = json.dumps({"sources": [[s.get(k) for k in _DIGEST_KEYS] for s in sources],
+                         "params": params}, sort_keys=True, default=str)
+    return hashlib.sha256(inputs.encode()).hexdigest()[:10]
+
+
 def _snapshot_id(build_id: int, sources: list[dict], params: dict) -> str:
-    """A short unique data version: the build's number and a digest of its inputs and method."""
-    inputs = json.dumps({"sources": [(s["name"], s["entity"], s["sha256"]) for s in sources],
-                         "params": params}, sort_keys=True)
-    return f"{build_id}-{hashlib.sha256(inputs.encode()).hexdigest()[:10]}"
+    """A short unique data version: the build's number and the digest of its inputs."""
+    return f"{build_id}-{_digest(sources, params)}"
+
+
+def up_to_date(conn: psycopg.Connection, settings: MethodSettings | None = None) -> str | None:
+    """The newest build's snapshot id when it was made from exactly the store's sources and
+    these parameters (a new build would only repeat it); None when a build is due."""
+    settings = settings or method_settings()
+    row = conn.execute(_LATEST_SNAPSHOT).fetchone()
+    if row is None:
+        return None
+    sources = conn.execute(query("build_sources")).fetchone()[0]
+    digest = _digest(sources, settings.model_dump(mode="json"))
+    return row[0] if row[0].split("-", 1)[-1] == digest else None

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from ingest.pipeline import (
     ImportResult,
     IngestError,
     Kind,
+    check_file,
     jsonb,
     open_csv,
     parse_point,
@@ -110,11 +112,10 @@ def _json_kind(path: Path) -> str:
 
 def import_cameras(conn: psycopg.Connection, path: Path, *, source: str | None = None,
                    kind: Kind | None = None, fmt: str = "auto", licence: str | None = None,
-                   attribution: str | None = None,
+                   attribution: str | None = None, data_date: date | None = None,
                    options: CameraOptions = CameraOptions()) -> PlaceImport:
     """Import one file of camera reports as source `source`; measure how many fuse."""
-    if not path.is_file():
-        raise IngestError(f"no such file: {path}")
+    check_file(path)
     fmt = camera_format(path, fmt)
     default = options.default_type or ("cctv" if fmt == "osm" else "unknown")
     if default not in CAMERA_TYPES:
@@ -125,7 +126,7 @@ def import_cameras(conn: psycopg.Connection, path: Path, *, source: str | None =
     readers = {"osm": _osm_rows, "json": _json_rows, "geojson": _geojson_rows, "csv": _csv_rows}
     spec = source_spec(path, "cameras", fmt, name=source, kind=kind, licence=licence,
                        attribution=attribution,
-                       options={**asdict(options), "default_type": default})
+                       options={**asdict(options), "default_type": default}, data_date=data_date)
     outcome = PlaceImport(ImportResult(spec.name, spec.entity, unchanged=True))
 
     def load(ctx: ImportContext) -> int:
@@ -151,7 +152,8 @@ def _osm_rows(ctx: ImportContext, options: CameraOptions) -> Iterator[CameraRow]
     def wanted(tags: dict[str, str]) -> bool:
         return "surveillance" in {v.strip() for v in tags.get("man_made", "").split(";")}
 
-    for found in osm_places.read_objects(ctx.spec.path, ("man_made",), wanted):
+    for found in osm_places.read_objects(ctx.spec.path, ("man_made",), wanted,
+                                              ctx.note_data_date):
         ctx.advance()
         if found.wkb is None:
             ctx.reject(None, f"{found.source_ref}: {found.reason}", found.source_ref)
@@ -176,10 +178,14 @@ def _parse_count(value: Any) -> int | str:
 
 def _row_count(ctx: ImportContext, number: int, props: dict[str, Any], options: CameraOptions,
                raw: dict[str, Any]) -> int | None:
-    """The count of a JSON element / GeoJSON feature (1 without --count); None when rejected."""
-    if not options.count:
+    """The count of a JSON element / GeoJSON feature; None when rejected.
+
+    From the --count property, else a `count` property when there is one, else 1.
+    """
+    name = options.count or next((n for n in COUNT_NAMES if n in props), None)
+    if name is None:
         return 1
-    count = _parse_count(props.get(options.count))
+    count = _parse_count(props.get(name))
     if isinstance(count, str):
         ctx.reject(number, count, jsonb(raw))
         return None
@@ -196,6 +202,8 @@ def _json_elements(ctx: ImportContext) -> Iterator[tuple[int, Any]]:
     prefix = "item" if first == b"[" else "elements.item"
     n = 0
     try:
+        if first == b"{":
+            ctx.note_data_date(_overpass_timestamp(path))
         with ctx.open_binary() as f:
             for n, element in enumerate(ijson.items(f, prefix, use_float=True), 1):
                 yield n, element
@@ -206,6 +214,17 @@ def _json_elements(ctx: ImportContext) -> Iterator[tuple[int, Any]]:
                           "(GeoJSON? give --format geojson)")
 
 
+def _overpass_timestamp(path: Path) -> str | None:
+    """Overpass's `osm3s.timestamp_osm_base` (the data's snapshot time), read from the head."""
+    with path.open("rb") as f:
+        for prefix, event, value in ijson.parse(f):
+            if prefix == "osm3s.timestamp_osm_base" and event == "string":
+                return str(value)
+            if prefix == "" and event == "map_key" and value == "elements":
+                return None  # it comes before the elements when Overpass writes it
+    return None
+
+
 def _json_rows(ctx: ImportContext, options: CameraOptions) -> Iterator[CameraRow]:
     """Flat `{id, lat, lon, type}` lists, DeFlock `{id, lat, lon, tags}` and Overpass elements."""
     for number, element in _json_elements(ctx):
@@ -214,6 +233,8 @@ def _json_rows(ctx: ImportContext, options: CameraOptions) -> Iterator[CameraRow
             ctx.reject(number, "element is not a JSON object", raw)
             continue
         tags = element.get("tags") if isinstance(element.get("tags"), dict) else {}
+        if isinstance(element.get("timestamp"), str):  # Overpass `out meta`: last edit
+            ctx.note_data_date(element["timestamp"])
         where = element.get("center") if isinstance(element.get("center"), dict) else element
         lat = _first(where, (options.lat,) if options.lat else JSON_LAT)
         lon = _first(where, (options.lon,) if options.lon else JSON_LON)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import NamedTuple
 
@@ -14,6 +15,8 @@ from osmium.geom import WKBFactory
 # A tag condition: the key must be present, and when values are given one of the tag's
 # semicolon-separated values must be among them (OSM lists several values as "a;b").
 TagValues = frozenset[str] | None
+# Told the time of every object read, and the file's snapshot time when its header has one.
+TimeNote = Callable[[datetime], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,8 +180,21 @@ class _Geometry:
         return shapely.centroid(shapely.multipoints(located)).wkb_hex, ""
 
 
-def read_objects(path: Path, keys: tuple[str, ...],
-                 wanted: Callable[[dict[str, str]], bool]) -> Iterator[Found]:
+def header_timestamp(path: Path) -> datetime | None:
+    """The file's snapshot time from its header (`osmosis_replication_timestamp`), if any."""
+    reader = osmium.io.Reader(str(path), osmium.osm.osm_entity_bits.NOTHING)
+    try:
+        stamp = reader.header().get("osmosis_replication_timestamp")
+    finally:
+        reader.close()
+    try:
+        return datetime.fromisoformat(stamp) if stamp else None
+    except ValueError:
+        return None
+
+
+def read_objects(path: Path, keys: tuple[str, ...], wanted: Callable[[dict[str, str]], bool],
+                 note: TimeNote | None = None) -> Iterator[Found]:
     """Each object carrying one of `keys` whose tags `wanted` accepts, once, with its geometry.
 
     Closed ways and multipolygon relations come as polygons (osmium's areas, which it yields
@@ -191,10 +207,14 @@ def read_objects(path: Path, keys: tuple[str, ...],
     awaited: set[str] = set()
     done: set[str] = set()  # areas seen before the object they were built from
     select = osmium.filter.KeyFilter(*keys)
+    if note is not None and (stamp := header_timestamp(path)) is not None:
+        note(stamp)
     for obj in osmium.FileProcessor(str(path)).with_areas(select).with_filter(select):
         tags = dict(obj.tags)
         if not wanted(tags):
             continue
+        if note is not None:
+            note(obj.timestamp)
         ref = _ref(obj)
         if obj.is_node():
             yield Found(ref, tags, geometry.factory.create_point(obj), "")
@@ -229,9 +249,9 @@ def _forms_area(way: osmium.osm.Way) -> bool:
             and way.tags.get("area") != "no" and all(n.location.valid() for n in nodes))
 
 
-def read_sites(path: Path) -> Iterator[OsmSite | OsmReject]:
+def read_sites(path: Path, note: TimeNote | None = None) -> Iterator[OsmSite | OsmReject]:
     """Sensitive sites of the file (categories from SITE_RULES), and those without geometry."""
-    for found in read_objects(path, SITE_KEYS, lambda tags: classify(tags) is not None):
+    for found in read_objects(path, SITE_KEYS, lambda tags: classify(tags) is not None, note):
         if found.wkb is None:
             yield OsmReject(found.source_ref, found.reason)
             continue
@@ -240,9 +260,9 @@ def read_sites(path: Path) -> Iterator[OsmSite | OsmReject]:
                       tags_address(tags), tags, found.wkb)
 
 
-def read_addresses(path: Path) -> Iterator[OsmAddress | OsmReject]:
+def read_addresses(path: Path, note: TimeNote | None = None) -> Iterator[OsmAddress | OsmReject]:
     """Every object with `addr:housenumber` as an address, and those without geometry."""
-    for found in read_objects(path, (ADDRESS_KEY,), lambda tags: ADDRESS_KEY in tags):
+    for found in read_objects(path, (ADDRESS_KEY,), lambda tags: ADDRESS_KEY in tags, note):
         if found.wkb is None:
             yield OsmReject(found.source_ref, found.reason)
             continue

@@ -33,7 +33,7 @@ import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
@@ -63,6 +63,8 @@ ENTITY_TABLES: dict[str, str] = {"cameras": "camera_report", "sites": "site", "a
 STAGING_TYPES = frozenset(
     {"text", "integer", "bigint", "double precision", "real", "jsonb", "boolean", "date"}
 )
+# What a reject's number counts in each format (OSM rejects name the object in their reason).
+POSITION_UNITS: dict[str, str] = {"csv": "line", "json": "element", "geojson": "feature"}
 REJECT_SAMPLE = 20
 REJECT_FLUSH = 5_000
 RAW_MAX = 2_000  # characters of a rejected row kept; enough to find and fix it
@@ -111,9 +113,18 @@ class ImportResult:
     rejects: list[Reject] = field(default_factory=list)  # the first few, for the command's output
     source_id: int | None = None
     version_id: int | None = None
+    data_date: date | None = None
+    unit: str = "line"  # what a reject's number counts: line, element or feature
+
+    def where(self, reject: Reject) -> str:
+        """"line 12", "element 3", "feature 7", or "object" when there is no number."""
+        return f"{self.unit} {reject.line}" if reject.line is not None else "object"
 
 
-_SOURCE_LOOKUP = "SELECT id, file_sha256, accepted, rejected, options FROM source WHERE entity = %s AND name = %s FOR UPDATE"
+_SOURCE_LOOKUP = (
+    "SELECT id, file_sha256, accepted, rejected, options, data_date FROM source"
+    " WHERE entity = %s AND name = %s FOR UPDATE"
+)
 _SOURCE_INSERT = """
 INSERT INTO source (name, entity, kind, licence, attribution, origin, file_name, file_sha256,
                     format, options, data_date)
@@ -127,7 +138,10 @@ UPDATE source SET kind = %(kind)s, licence = %(licence)s, attribution = %(attrib
        options = %(options)s, data_date = %(data_date)s, imported_at = now()
 WHERE id = %(id)s
 """
-_SOURCE_COUNTS = "UPDATE source SET accepted = %s, rejected = %s WHERE id = %s"
+_SOURCE_COUNTS = "UPDATE source SET accepted = %s, rejected = %s, data_date = %s WHERE id = %s"
+_SOURCE_DATE = "UPDATE source SET data_date = %s WHERE id = %s"
+# OSM began in 2004: an object "edited" before that carries no timestamp (osmium gives 1970).
+FIRST_OSM_DATE = date(2004, 8, 1)
 _VERSION_INSERT = (
     "INSERT INTO source_version (source_id, file_sha256, accepted, rejected)"
     " VALUES (%s, %s, 0, 0) RETURNING id"
@@ -135,6 +149,14 @@ _VERSION_INSERT = (
 _VERSION_COUNTS = "UPDATE source_version SET accepted = %s, rejected = %s, removed = %s WHERE id = %s"
 _REJECTS_DELETE = "DELETE FROM rejected_row WHERE source_id = %s"
 _REJECTS_COPY = "COPY rejected_row (source_id, file_name, line, reason, raw) FROM STDIN"
+
+
+def check_file(path: Path) -> None:
+    """Raise IngestError unless `path` is a file this process can open."""
+    if path.is_dir():
+        raise IngestError(f"{path} is a directory: give a file")
+    if not path.is_file():
+        raise IngestError(f"no such file: {path}")
 
 
 def file_sha256(path: Path) -> str:
@@ -169,6 +191,7 @@ class ImportContext:
         self.source_id = source_id
         self.version_id = version_id
         self.fused = 0  # set by loaders that fuse (cameras)
+        self.data_date: date | None = None  # newest date the file says its data is of
         self.rejected = 0
         self.sample: list[Reject] = []
         self._pending: list[Reject] = []
@@ -195,6 +218,23 @@ class ImportContext:
             for r in self._pending:
                 copy.write_row((self.source_id, name, r.line, r.reason, r.raw))
         self._pending.clear()
+
+    def note_data_date(self, when: date | datetime | str | None) -> None:
+        """A date the file gives for its data (a snapshot time, an edit time): the newest counts.
+
+        Takes a date, a datetime or ISO 8601 text; what cannot be read, or lies before OSM began
+        (files without timestamps say 1970), is ignored.
+        """
+        if isinstance(when, str):
+            try:
+                when = datetime.fromisoformat(when)
+            except ValueError:
+                return
+        if isinstance(when, datetime):
+            when = when.date()
+        if when is not None and when >= FIRST_OSM_DATE and (
+                self.data_date is None or when > self.data_date):
+            self.data_date = when
 
     # -- progress --------------------------------------------------------------------------
     def open_binary(self) -> BinaryIO:
@@ -260,8 +300,7 @@ def run_import(conn: psycopg.Connection, spec: SourceSpec,
     """Import one source in one transaction; a no-op when its file is unchanged."""
     if spec.entity not in ENTITY_TABLES:
         raise ValueError(f"unknown entity {spec.entity!r}")
-    if not spec.path.is_file():
-        raise IngestError(f"no such file: {spec.path}")
+    check_file(spec.path)
     sha = file_sha256(spec.path)
     params = {
         "name": spec.name, "entity": spec.entity, "kind": spec.kind, "licence": spec.licence,
@@ -275,6 +314,8 @@ def run_import(conn: psycopg.Connection, spec: SourceSpec,
             row = conn.execute(_SOURCE_LOOKUP, (spec.entity, spec.name)).fetchone()
             # Same file read the same way (column mapping, --bbox...): nothing to do.
             if row is not None and row[1] == sha and row[4] == orjson.loads(params["options"]):
+                if spec.data_date is not None and spec.data_date != row[5]:
+                    conn.execute(_SOURCE_DATE, (spec.data_date, row[0]))  # metadata, not data
                 return ImportResult(spec.name, spec.entity, unchanged=True, accepted=row[2],
                                     rejected=row[3], source_id=row[0])
             if row is None:
@@ -299,12 +340,15 @@ def run_import(conn: psycopg.Connection, spec: SourceSpec,
                     sql.query("ingest_removed_reports"),
                     {"source_id": source_id, "version_id": version_id},
                 )
-            conn.execute(_SOURCE_COUNTS, (accepted, ctx.rejected, source_id))
+            # The date given on the command line, else the one the file itself says.
+            data_date = spec.data_date or ctx.data_date
+            conn.execute(_SOURCE_COUNTS, (accepted, ctx.rejected, data_date, source_id))
             conn.execute(_VERSION_COUNTS, (accepted, ctx.rejected, removed, version_id))
             return ImportResult(
                 spec.name, spec.entity, unchanged=False, accepted=accepted,
                 rejected=ctx.rejected, removed=removed, fused=ctx.fused, rejects=ctx.sample,
-                source_id=source_id, version_id=version_id,
+                source_id=source_id, version_id=version_id, data_date=data_date,
+                unit=POSITION_UNITS.get(spec.format, "line"),
             )
     except IngestError:
         raise
@@ -390,18 +434,24 @@ class CsvTable:
 def open_csv(ctx: ImportContext, encoding: str | None = None) -> Iterator[CsvTable]:
     """Open the source file as CSV: encoding (detected unless given), delimiter sniffed."""
     path = ctx.spec.path
-    enc = encoding or detect_encoding(path)
+    named = encoding or detect_encoding(path)
     try:
-        codecs.lookup(enc)
+        codecs.lookup(named)
     except LookupError as exc:
-        raise IngestError(f"unknown encoding {enc!r}") from exc
-    if enc.replace("_", "-").lower() in ("utf-8", "utf8"):
-        enc = "utf-8-sig"  # a BOM is never part of the first column's name
+        raise IngestError(f"unknown encoding {named!r}") from exc
+    # A BOM is never part of the first column's name.
+    enc = "utf-8-sig" if named.replace("_", "-").lower() in ("utf-8", "utf8") else named
+    hint = ("give another --encoding (latin-1 reads any byte)" if encoding
+            else "give its --encoding")
+
+    def not_text(where: str, exc: UnicodeDecodeError) -> IngestError:
+        return IngestError(f"{path.name}{where} is not {named} text ({exc.reason}); {hint}")
+
     with ctx.open_binary() as raw, io.TextIOWrapper(raw, encoding=enc, newline="") as text:
         try:
             sample = text.read(64 * 1024)
         except UnicodeDecodeError as exc:
-            raise IngestError(f"{path.name} is not {enc} text ({exc.reason}); give --encoding") from exc
+            raise not_text("", exc) from exc
         try:
             dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(sample, delimiters=",;\t|")
         except csv.Error:
@@ -431,12 +481,12 @@ def open_csv(ctx: ImportContext, encoding: str | None = None) -> Iterator[CsvTab
                 except csv.Error as exc:
                     raise IngestError(f"{path.name} line {end + 1}: {exc}") from exc
                 except UnicodeDecodeError as exc:
-                    raise IngestError(
-                        f"{path.name} near line {end + 1} is not {enc} text; give --encoding"
-                    ) from exc
+                    raise not_text(f" near line {end + 1}", exc) from exc
                 start, end = end + 1, reader.line_num
                 if fields and any(f.strip() for f in fields):
                     yield start, fields
+                elif len(fields) > 1:  # ",,,": a row with no value, not a blank line
+                    ctx.reject(start, "empty row: no values", CsvTable.raw(fields, dialect.delimiter))
 
         yield CsvTable([h.strip() for h in header], enc, dialect.delimiter, rows())
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -175,7 +176,7 @@ def import_places(conn: psycopg.Connection, spec: SourceSpec, *, stage: str,
 
 def source_spec(path: Path, entity: Entity, fmt: str, *, name: str | None, kind: Kind | None,
                 licence: str | None, attribution: str | None,
-                options: dict[str, Any]) -> SourceSpec:
+                options: dict[str, Any], data_date: date | None = None) -> SourceSpec:
     """The source being imported; OSM data defaults to crowdsourced, ODbL, OSM attribution."""
     osm = fmt == "osm"
     return SourceSpec(
@@ -184,6 +185,7 @@ def source_spec(path: Path, entity: Entity, fmt: str, *, name: str | None, kind:
         licence=licence or (OSM_LICENCE if osm else None),
         attribution=attribution or (OSM_ATTRIBUTION if osm else None),
         options={k: v for k, v in options.items() if v is not None},
+        data_date=data_date,
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
+from datetime import date
 from pathlib import Path
 
 import psycopg
@@ -65,7 +66,7 @@ def _categories() -> str:
 
 def import_sites(conn: psycopg.Connection, path: Path, *, source: str | None = None,
                  kind: Kind | None = None, fmt: str = "auto", licence: str | None = None,
-                 attribution: str | None = None,
+                 attribution: str | None = None, data_date: date | None = None,
                  options: SiteOptions = SiteOptions()) -> PlaceImport:
     """Import one file of sites as source `source` (default: the file's name)."""
     fmt = place_format(path, fmt)
@@ -83,14 +84,14 @@ def import_sites(conn: psycopg.Connection, path: Path, *, source: str | None = N
         return readers[fmt](ctx, options, fixed)
 
     spec = source_spec(path, "sites", fmt, name=source, kind=kind, licence=licence,
-                       attribution=attribution, options=asdict(options))
+                       attribution=attribution, options=asdict(options), data_date=data_date)
     return import_places(conn, spec, stage="site_stage", columns=SITE_STAGE_COLUMNS, rows=rows,
                          query="ingest_sites", bbox=options.bbox)
 
 
 def _osm_rows(ctx: ImportContext, options: SiteOptions, only: str | None) -> Iterator[SiteRow]:
     """Sites from OSM tags; with --category, only sites of that category."""
-    for item in osm_places.read_sites(ctx.spec.path):
+    for item in osm_places.read_sites(ctx.spec.path, ctx.note_data_date):
         ctx.advance()
         if isinstance(item, osm_places.OsmReject):
             ctx.reject(None, f"{item.source_ref}: {item.reason}", item.source_ref)

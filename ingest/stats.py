@@ -9,6 +9,7 @@ import psycopg
 from rich.console import Console
 from rich.table import Table
 
+from ingest.pipeline import POSITION_UNITS
 from sql import query
 
 _LATEST_BUILD = (
@@ -52,15 +53,17 @@ def stats(conn: psycopg.Connection) -> dict[str, Any]:
     }
 
 
-REJECT_COLUMNS: tuple[str, ...] = ("source", "entity", "file", "line", "reason", "raw")
+REJECT_COLUMNS: tuple[str, ...] = ("source", "entity", "file", "unit", "number", "reason", "raw")
 
 
 def rejected_rows(conn: psycopg.Connection, source: str | None = None,
                   entity: str | None = None) -> Iterator[tuple[Any, ...]]:
-    """Every rejected row (source, entity, file, line, reason, raw), streamed in file order."""
+    """Every rejected row as REJECT_COLUMNS (unit: line, element or feature), in file order."""
     with conn.cursor(name="rejected_rows") as cur:  # server-side: a million rejects never sit in memory
         cur.execute(query("rejected_rows"), {"source": source, "entity": entity})
-        yield from cur
+        for name, entity_, file_name, fmt, number, reason, raw in cur:
+            unit = POSITION_UNITS.get(fmt, "line") if number is not None else "object"
+            yield name, entity_, file_name, unit, number, reason, raw
 
 
 def print_stats(data: dict[str, Any], console: Console) -> None:

@@ -411,6 +411,18 @@ def test_data_version_changes_with_every_build_and_stats(empty_db: str) -> None:
     human = run_cli("stats").output
     assert versions[1] in human and "hexagons" in human
 
+    # Nothing changed since: the newest build stands (a rebuild would only repeat it)...
+    again = run_cli("build", "--resolutions", "8,9").output
+    assert f"build is up to date: {versions[1]}" in again
+    # ...until a source changes (here its data date, which exports carry), or --force.
+    with psycopg.connect(empty_db, autocommit=True) as db:
+        db.execute("UPDATE source SET data_date = '2026-01-31' WHERE id = %s", (b,))
+    assert "build is up to date" not in run_cli("build", "--resolutions", "8,9").output
+    assert "build is up to date" in run_cli("build", "--resolutions", "8,9").output
+    assert "build is up to date" not in run_cli("build", "--resolutions", "8,9", "--force").output
+    with psycopg.connect(empty_db) as db:
+        assert db.execute("SELECT count(*) FROM build").fetchone()[0] == 4
+
 
 def test_build_refuses_bad_resolutions(empty_db: str) -> None:
     from camdensity.cli import app

@@ -25,12 +25,14 @@ def east(metres: float, lon: float = LON, lat: float = LAT) -> float:
     return lon + metres / (M_PER_DEG_LAT * math.cos(math.radians(lat)))
 
 
-def add_source(conn: psycopg.Connection, name: str, kind: str = "crowdsourced") -> int:
-    """A camera source row, as an import would leave it."""
+def add_source(conn: psycopg.Connection, name: str, kind: str = "crowdsourced",
+               file: str | None = None) -> int:
+    """A camera source row, as an import of `file` (default: `name`.csv) would leave it."""
+    file = file or f"{name}.csv"
     return conn.execute(
         "INSERT INTO source (name, entity, kind, file_name, file_sha256, format)"
         " VALUES (%s, 'cameras', %s, %s, md5(%s), 'csv') RETURNING id",
-        (name, kind, f"{name}.csv", name),
+        (name, kind, file, file),
     ).fetchone()[0]
 
 
@@ -202,3 +204,18 @@ def test_a_new_source_rewrites_only_the_cameras_it_changes(db: psycopg.Connectio
     after = dict(db.execute("SELECT id, xmin::text FROM camera").fetchall())
     assert after[cams[0]["id"]] == versions[cams[0]["id"]]     # untouched row kept
     assert after[cams[1]["id"]] != versions[cams[1]["id"]]     # changed row rewritten
+
+
+def test_one_file_under_two_names_is_one_witness(db: psycopg.Connection) -> None:
+    # The same file imported twice under different source names: its reports pair up one to one,
+    # but a camera seen twice by one file is not confirmed by an independent source.
+    first, again = add_source(db, "volunteers", file="v.csv"), add_source(db, "v2", file="v.csv")
+    other = add_source(db, "city", "reported")
+    for source in (first, again):
+        add_report(db, source, LON, LAT)
+        add_report(db, source, east(100), LAT)
+    add_report(db, other, east(100), north(3))
+    fuse(db)
+    cams = cameras(db)
+    assert [(c["n_reports"], c["n_sources"]) for c in cams] == [(2, 1), (3, 2)]
+    assert [c["confidence"] for c in cams] == pytest.approx([0.5, 0.75])

@@ -272,7 +272,9 @@ def test_deflock_southeast_json(empty_db: str) -> None:
 
 def test_overpass_json_nodes_and_way_centres(empty_db: str, tmp_path: Path) -> None:
     path = tmp_path / "overpass.json"
-    path.write_text(json.dumps({"version": 0.6, "elements": [
+    path.write_text(json.dumps({"version": 0.6,
+                                "osm3s": {"timestamp_osm_base": "2026-03-01T10:42:03Z"},
+                                "elements": [
         {"type": "node", "id": 1, "lat": 47.61, "lon": -122.33,
          "tags": {"man_made": "surveillance", "surveillance:type": "ALPR", "direction": "90"}},
         {"type": "way", "id": 2, "center": {"lat": 47.62, "lon": -122.34},
@@ -282,6 +284,9 @@ def test_overpass_json_nodes_and_way_centres(empty_db: str, tmp_path: Path) -> N
     ]}))
     out = run_cli("ingest", "cameras", str(path), "--source", "overpass").output
     assert "2 accepted" in out and "2 rejected" in out
+    assert "data of 2026-03-01" in out  # Overpass's snapshot time
+    assert "rejected element 3: missing latitude" in out  # numbered as elements, not lines
+    assert str(one(empty_db, "SELECT data_date FROM source")) == "2026-03-01"
     assert rows(empty_db, "SELECT source_ref, camera_type, direction_deg, ST_Y(geom)"
                           " FROM camera_report ORDER BY 1") == [
         ("node/1", "alpr", 90.0, 47.61), ("way/2", "dome", None, 47.62)]
@@ -305,20 +310,29 @@ def test_geojson_points_and_multipoints(empty_db: str, tmp_path: Path) -> None:
         {"type": "Feature", "geometry": {"type": "Point", "coordinates": [200, 60]},
          "properties": {}},
         {"type": "Feature", "geometry": None, "properties": {}},
+        # a `count` property is read without --count, like a CSV's count column
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [24.97, 60.17]},
+         "properties": {"count": 4}},
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [24.97, 60.17]},
+         "properties": {"count": "many"}},
     ]}))
     out = run_cli("ingest", "cameras", str(path), "--source", "volunteers",
                   "--operator", "owner").output
-    assert "3 accepted" in out and "3 rejected" in out
+    assert "4 accepted" in out and "4 rejected" in out
+    assert "rejected feature 3: geometry type 'Polygon'" in out
+    assert one(empty_db, "SELECT count FROM camera_report WHERE line = 6") == 4
     assert rows(empty_db, "SELECT source_ref, line, camera_type, operator, operator_type,"
                           " attrs->>'note', ST_X(geom) FROM camera_report ORDER BY 1") == [
         ("a", 1, "ptz", "Kesko Oyj", "business", "by the door", 24.94),
         ("b#1", 2, "traffic", None, "unknown", None, 24.95),
         ("b#2", 2, "traffic", None, "unknown", None, 24.96),
+        (None, 6, "unknown", None, "unknown", None, 24.97),
     ]
     assert rows(empty_db, "SELECT line, reason FROM rejected_row ORDER BY line") == [
         (3, "geometry type 'Polygon': camera reports are Point or MultiPoint"),
         (4, "longitude 200 out of range [-180, 180]"),
         (5, "feature has no geometry"),
+        (7, "invalid count 'many'"),
     ]
     assert one(empty_db, "SELECT kind FROM source") == "reported"
 
@@ -340,13 +354,15 @@ def test_csv_bad_rows_are_listed_and_good_rows_kept(empty_db: str, tmp_path: Pat
         "60.17;24.95;cctv;2.5;;\n"                             # 9 count not whole
         "60.17;24.95;cctv\n"                                   # 10 ragged
         "60.1710;24.9500;dome;2;;\n"                           # 11 ok, 2 cameras
+        "\n"                                                   # 12 blank: not a row
+        ";;;;;\n"                                              # 13 a row with no value
     )
     path = tmp_path / "volunteers.csv"
     path.write_bytes(text.encode("latin-1"))
     out = run_cli("ingest", "cameras", str(path), "--source", "volunteers", "--lat", "Leveys",
                   "--lon", "Pituus", "--type", "Laji", "--count", "Kameroita",
                   "--operator", "Ylläpitäjä").output
-    assert "3 accepted" in out and "7 rejected" in out
+    assert "3 accepted" in out and "8 rejected" in out
     assert "line 4: missing latitude" in out
     assert rows(empty_db, "SELECT line, reason, raw FROM rejected_row ORDER BY line") == [
         (4, "missing latitude", ";24.94;cctv;1;;"),
@@ -356,6 +372,7 @@ def test_csv_bad_rows_are_listed_and_good_rows_kept(empty_db: str, tmp_path: Pat
         (8, "count 0: the row reports no camera", "60.17;24.95;cctv;0;;"),
         (9, "invalid count '2.5': not a whole number", "60.17;24.95;cctv;2.5;;"),
         (10, "3 fields where the header has 6", "60.17;24.95;cctv"),
+        (13, "empty row: no values", ";;;;;"),
     ]
     assert rows(empty_db, "SELECT line, camera_type, operator_type, count, attrs->>'Huom',"
                           " round(ST_Y(geom)::numeric, 4)::float8 FROM camera_report ORDER BY line") == [
@@ -365,7 +382,7 @@ def test_csv_bad_rows_are_listed_and_good_rows_kept(empty_db: str, tmp_path: Pat
     ]
     stats = json.loads(run_cli("stats", "--json").output)
     assert [(s["name"], s["entity"], s["kind"], s["reports"], s["rejected"])
-            for s in stats["sources"]] == [("volunteers", "cameras", "reported", 3, 7)]
+            for s in stats["sources"]] == [("volunteers", "cameras", "reported", 3, 8)]
     run_cli("build")
     stats = json.loads(run_cli("stats", "--json").output)
     assert stats["cameras"] == 6  # devices: 1 + 3 + 2
@@ -374,12 +391,12 @@ def test_csv_bad_rows_are_listed_and_good_rows_kept(empty_db: str, tmp_path: Pat
     # `camdensity rejects` lists every one of them, for a person and as CSV with the raw row.
     listing = run_cli("rejects", "--source", "volunteers").output.splitlines()
     assert listing[0] == "volunteers (cameras) volunteers.csv line 4: missing latitude"
-    assert listing[-1] == "7 rejected rows" and len(listing) == 8
+    assert listing[-1] == "8 rejected rows" and len(listing) == 9
     table = list(csv.reader(io.StringIO(run_cli("rejects", "--csv").output)))
-    assert table[0] == ["source", "entity", "file", "line", "reason", "raw"]
-    assert table[-1] == ["volunteers", "cameras", "volunteers.csv", "10",
+    assert table[0] == ["source", "entity", "file", "unit", "number", "reason", "raw"]
+    assert table[-2] == ["volunteers", "cameras", "volunteers.csv", "line", "10",
                          "3 fields where the header has 6", "60.17;24.95;cctv"]
-    assert len(table) == 8
+    assert len(table) == 9
     assert run_cli("rejects", "--source", "volunteers", "--entity", "sites").output == (
         "no rejected rows\n")
     assert "--entity 'site': use cameras, sites, addresses" in run_cli_fails(
@@ -459,6 +476,11 @@ def test_fatal_errors_write_nothing(empty_db: str, tmp_path: Path) -> None:
     no_lat.write_text("x_coord,y_coord\n1,2\n")
     assert "no latitude column" in run_cli_fails("ingest", "cameras", str(no_lat))
     assert "no such file" in run_cli_fails("ingest", "cameras", str(tmp_path / "missing.csv"))
+    assert "is a directory: give a file" in run_cli_fails("ingest", "cameras", str(tmp_path))
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("lat,lon,paikka\n60.17,24.94,Töölö\n".encode("latin-1"))
+    out = run_cli_fails("ingest", "cameras", str(latin), "--encoding", "utf-8")
+    assert "latin.csv is not utf-8 text" in out and "give another --encoding" in out
     assert "--default-type 'lidar'" in run_cli_fails(
         "ingest", "cameras", str(good), "--source", "other", "--default-type", "lidar")
     unknown = tmp_path / "cameras.xlsx"
@@ -466,3 +488,35 @@ def test_fatal_errors_write_nothing(empty_db: str, tmp_path: Path) -> None:
     assert "cannot tell the format of cameras.xlsx" in run_cli_fails(
         "ingest", "cameras", str(unknown))
     assert store_counts(empty_db) == before
+
+
+def test_data_date_from_the_osm_file_or_the_command_line(empty_db: str, tmp_path: Path) -> None:
+    # The extract's header has no snapshot time: the newest edit among the imported objects.
+    newest = max(n.timestamp for n in osmium.FileProcessor(str(HELSINKI_PBF))
+                 .with_filter(osmium.filter.TagFilter(("man_made", "surveillance"))))
+    out = run_cli("ingest", "cameras", str(HELSINKI_PBF), "--source", "osm").output
+    assert f"data of {newest.date().isoformat()}" in out
+    # Given on the command line, it wins; given again for the same file, it is recorded alone.
+    path = tmp_path / "registry.csv"
+    path.write_text("lat,lon\n60.17,24.94\n")
+    run_cli("ingest", "cameras", str(path), "--source", "registry", "--data-date", "2025-06-30")
+    out = run_cli("ingest", "cameras", str(path), "--source", "registry",
+                  "--data-date", "2025-07-01").output
+    assert "file unchanged" in out
+    assert rows(empty_db, "SELECT name, data_date::text FROM source ORDER BY id") == [
+        ("osm", newest.date().isoformat()), ("registry", "2025-07-01")]
+    assert "Invalid value for '--data-date'" in run_cli_fails(
+        "ingest", "cameras", str(path), "--data-date", "June 2025")
+
+
+def test_an_unreachable_store_is_a_clear_error(monkeypatch: pytest.MonkeyPatch,
+                                               database_url: str) -> None:
+    from camdensity import testing
+
+    with testing.pointed_at(testing.with_dbname(database_url, "no_such_database")):
+        out = run_cli_fails("stats")
+    assert "cannot reach the store (DATABASE_URL)" in out
+    assert 'database "no_such_database" does not exist' in out
+    assert "Traceback" not in out
+    with testing.pointed_at("not a url"):
+        assert "DATABASE_URL is not a PostgreSQL URL or conninfo" in run_cli_fails("stats")

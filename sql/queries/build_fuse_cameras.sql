@@ -2,7 +2,8 @@
 -- camera_type: the most specific of its reports' types (ties: the earliest source's);
 -- operator_type: a known operator beats 'unknown'; conflicting ones resolve to private first,
 -- so the privacy rule errs towards hiding; count: the largest count any report gives;
--- geom: the mean of the report points; confidence: 1 - 0.5^n_sources.
+-- geom: the mean of the report points; n_sources: independent sources, i.e. distinct files (the
+-- same file imported under two names is one witness, not two); confidence: 1 - 0.5^n_sources.
 INSERT INTO _fuse_camera (id, camera_type, operator_type, count, n_reports, n_sources, confidence,
                     geom, geom_3857)
 SELECT g.cam, g.camera_type, g.operator_type, g.count, g.n_reports, g.n_sources,
@@ -17,10 +18,11 @@ FROM (
                                r.source_id, r.id))[1] AS operator_type,
            max(r.count) AS count,
            count(*) AS n_reports,
-           count(DISTINCT r.source_id) AS n_sources,
+           count(DISTINCT s.file_sha256) AS n_sources,
            ST_SetSRID(ST_MakePoint(avg(ST_X(r.geom)), avg(ST_Y(r.geom))), 4326) AS geom
     FROM _fuse_assign a
     JOIN camera_report r ON r.id = a.report_id
+    JOIN source s ON s.id = r.source_id
     LEFT JOIN _fuse_type t ON t.camera_type = r.camera_type
     GROUP BY a.cam
 ) g;
