@@ -15,6 +15,7 @@ from rich.console import Console
 from camdensity import db
 from camdensity.cluster import Cluster, ClusterError
 from camdensity.settings import database_settings, service_settings
+from ingest.pipeline import first_line
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False)
 db_app = typer.Typer(help="The embedded PostGIS cluster (ignored when DATABASE_URL is set).")
@@ -43,18 +44,15 @@ def migrated_url() -> str:
     except ClusterError as exc:
         fail(str(exc))
     except psycopg.OperationalError as exc:
-        fail(f"cannot reach the store ({_where()}): {_first_line(exc)}")
+        fail(f"cannot reach the store ({_where()}): {first_line(exc)}")
     except psycopg.ProgrammingError as exc:
-        fail(f"DATABASE_URL is not a PostgreSQL URL or conninfo: {_first_line(exc)}")
+        fail(f"DATABASE_URL is not a PostgreSQL URL or conninfo: {first_line(exc)}")
     return url
 
 
 def _where() -> str:
     return "DATABASE_URL" if not database_settings().embedded else "the embedded cluster"
 
-
-def _first_line(exc: Exception) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
 @db_app.command("start")
@@ -84,7 +82,7 @@ def db_status() -> None:
             with db.connect(settings.url, connect_timeout=5):
                 typer.echo("DATABASE_URL is set and reachable; the embedded cluster is not used")
         except psycopg.Error as exc:
-            typer.echo(f"DATABASE_URL is set but unreachable: {_first_line(exc)}")
+            typer.echo(f"DATABASE_URL is set but unreachable: {first_line(exc)}")
             raise typer.Exit(1) from None
         return
     cluster = Cluster(settings)

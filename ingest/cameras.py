@@ -31,6 +31,7 @@ from ingest.pipeline import (
     IngestError,
     Kind,
     check_file,
+    first_line,
     jsonb,
     open_csv,
     parse_point,
@@ -105,7 +106,7 @@ def _json_kind(path: Path) -> str:
     except OSError as exc:
         raise IngestError(f"cannot read {path}: {exc.strerror or exc}") from exc
     except ijson.JSONError as exc:
-        raise IngestError(f"{path.name}: not valid JSON: {exc}") from exc
+        raise IngestError(f"{path.name}: not valid JSON: {first_line(exc)}") from exc
     raise IngestError(f"{path.name}: JSON without a list, an `elements` list or GeoJSON "
                       "`features`; give --format")
 
@@ -208,7 +209,8 @@ def _json_elements(ctx: ImportContext) -> Iterator[tuple[int, Any]]:
             for n, element in enumerate(ijson.items(f, prefix, use_float=True), 1):
                 yield n, element
     except ijson.JSONError as exc:
-        raise IngestError(f"{path.name}: not valid JSON after element {n}: {exc}") from exc
+        raise IngestError(
+            f"{path.name}: not valid JSON after element {n}: {first_line(exc)}") from exc
     if n == 0 and first == b"{":
         raise IngestError(f"{path.name}: a JSON object without an `elements` list "
                           "(GeoJSON? give --format geojson)")
@@ -239,10 +241,12 @@ def _json_rows(ctx: ImportContext, options: CameraOptions) -> Iterator[CameraRow
         lat = _first(where, (options.lat,) if options.lat else JSON_LAT)
         lon = _first(where, (options.lon,) if options.lon else JSON_LON)
         point = parse_point(lat, lon)
+        element_type = element.get("type") if element.get("type") in OSM_ELEMENT_TYPES else None
         if isinstance(point, str):
+            if element_type in ("way", "relation") and lat is None and lon is None:
+                point = f"a {element_type} without coordinates (Overpass: query with `out center;`)"
             ctx.reject(number, point, jsonb(element))
             continue
-        element_type = element.get("type") if element.get("type") in OSM_ELEMENT_TYPES else None
         attrs = {k: v for k, v in element.items()
                  if k not in JSON_KEPT_OUT and not (k == "type" and element_type)}
         attrs.update({str(k): v for k, v in tags.items()})

@@ -354,7 +354,14 @@ def run_import(conn: psycopg.Connection, spec: SourceSpec,
         raise
     except (OSError, UnicodeError, ValueError, RuntimeError) as exc:
         # Reader failures (truncated file, bad JSON, not a PBF...) are the file's fault.
-        raise IngestError(f"{spec.path.name}: cannot import as {spec.format}: {exc}") from exc
+        what = "not a valid OSM file" if spec.format == "osm" else f"cannot import as {spec.format}"
+        raise IngestError(f"{spec.path.name}: {what} ({first_line(exc)})") from exc
+
+
+def first_line(exc: BaseException) -> str:
+    """An exception's message cut to its first line (parsers add multi-line pictures)."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 # ---------------------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from ingest.pipeline import (
     IngestError,
     Kind,
     SourceSpec,
+    first_line,
     jsonb,
     parse_point,
     run_import,
@@ -100,7 +101,9 @@ def geojson_features(ctx: ImportContext) -> Iterator[tuple[int, dict[str, Any]]]
             if kind != "FeatureCollection":
                 raise IngestError(f"{ctx.spec.path.name} is not a GeoJSON FeatureCollection")
     except ijson.JSONError as exc:
-        raise IngestError(f"{ctx.spec.path.name}: not valid JSON after feature {n}: {exc}") from exc
+        raise IngestError(
+            f"{ctx.spec.path.name}: not valid JSON after feature {n}: {first_line(exc)}"
+        ) from exc
 
 
 def geojson_places(ctx: ImportContext,

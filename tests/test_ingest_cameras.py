@@ -281,9 +281,10 @@ def test_overpass_json_nodes_and_way_centres(empty_db: str, tmp_path: Path) -> N
          "tags": {"man_made": "surveillance", "camera:type": "dome"}},
         {"type": "node", "id": 3, "tags": {"man_made": "surveillance"}},
         {"type": "node", "id": 4, "lat": "NaN", "lon": -122.3, "tags": {}},
+        {"type": "way", "id": 5, "tags": {"man_made": "surveillance"}},  # `out body;`
     ]}))
     out = run_cli("ingest", "cameras", str(path), "--source", "overpass").output
-    assert "2 accepted" in out and "2 rejected" in out
+    assert "2 accepted" in out and "3 rejected" in out
     assert "data of 2026-03-01" in out  # Overpass's snapshot time
     assert "rejected element 3: missing latitude" in out  # numbered as elements, not lines
     assert str(one(empty_db, "SELECT data_date FROM source")) == "2026-03-01"
@@ -291,7 +292,8 @@ def test_overpass_json_nodes_and_way_centres(empty_db: str, tmp_path: Path) -> N
                           " FROM camera_report ORDER BY 1") == [
         ("node/1", "alpr", 90.0, 47.61), ("way/2", "dome", None, 47.62)]
     assert rows(empty_db, "SELECT line, reason FROM rejected_row ORDER BY line") == [
-        (3, "missing latitude"), (4, "invalid latitude 'NaN'")]
+        (3, "missing latitude"), (4, "invalid latitude 'NaN'"),
+        (5, "a way without coordinates (Overpass: query with `out center;`)")]
 
 
 # --- GeoJSON ------------------------------------------------------------------------------------
@@ -466,10 +468,11 @@ def test_fatal_errors_write_nothing(empty_db: str, tmp_path: Path) -> None:
                          ' {"id": 2, "lat": 60.2, "lon": 24.9, "type": "cctv"}, {"id": 3, "la')
     out = run_cli_fails("ingest", "cameras", str(truncated), "--source", "truncated")
     assert "truncated.json" in out and "not valid JSON after element 2" in out
+    assert "(right here)" not in out  # the parser's picture is left out: one line per error
 
     not_pbf = tmp_path / "fake.osm.pbf"
     not_pbf.write_bytes(b"PK\x03\x04 a zip file")
-    assert "fake.osm.pbf: cannot import as osm" in run_cli_fails(
+    assert "fake.osm.pbf: not a valid OSM file (" in run_cli_fails(
         "ingest", "cameras", str(not_pbf))
 
     no_lat = tmp_path / "nolat.csv"
