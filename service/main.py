@@ -11,6 +11,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 from camdensity import __version__, db
 from camdensity.settings import database_settings
 from service.database import open_pool
+from service.middleware import UniqueVary
 from service.routes import coverage, exports, health, map, sites, tiles
 
 
@@ -36,8 +37,12 @@ def create_app(database_url: str | None = None) -> FastAPI:
             "Queried addresses and client addresses are never logged or stored."
         ),
         lifespan=lifespan,
+        # ReDoc's page loads Google Fonts (a visitor's address would reach a third party); /docs
+        # still loads Swagger UI from a CDN until its assets are shipped (swagger-ui-bundle).
+        redoc_url=None,
     )
     app.add_middleware(GZipMiddleware, minimum_size=512)
+    app.add_middleware(UniqueVary)  # outermost: sees GZipMiddleware's Vary as well as the route's
     for router in (health.router, coverage.router, sites.router, tiles.router, map.router,
                    exports.router):
         app.include_router(router)

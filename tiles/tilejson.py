@@ -20,7 +20,10 @@ DENSITY_RAMP: tuple[tuple[float, str], ...] = (
     (5_000.0, "#f03b20"),
     (20_000.0, "#bd0026"),
 )
-NEAR_SITE_OUTLINE = "#2b0a3d"
+# Outline of hexagons near a sensitive site: a thin teal line, a hue the YlOrRd ramp never takes,
+# so it stays visible without hiding the density where nearly every hexagon is near a site.
+NEAR_SITE_OUTLINE = "#007a87"
+NEAR_SITE_OUTLINE_WIDTH = 1.25  # pixels
 SITE_COLOURS: dict[str, str] = {
     "clinic": "#1f78b4",
     "abortion": "#6a3d9a",
@@ -53,16 +56,19 @@ SITE_FIELDS: dict[str, str] = {
 
 
 def attribution(sources: list[dict[str, Any]]) -> str:
-    """HTML attribution from the snapshot's sources: each source's attribution, else its licence."""
-    parts: list[str] = []
+    """HTML attribution from the snapshot's sources: each credit (the source's attribution, else
+    its name) once, with the licences of the sources giving it: '© OpenStreetMap contributors (ODbL-1.0)'."""
+    licences: dict[str, list[str]] = {}  # credit -> its licences, both in first-seen order
     for source in sources:
-        name = source.get("name") or "unknown source"
-        text = source.get("attribution") or (
-            f"{name} ({source['licence']})" if source.get("licence") else name
-        )
-        if text not in parts:
-            parts.append(text)
-    return " · ".join(html.escape(p) for p in parts)
+        credit = source.get("attribution") or source.get("name") or "unknown source"
+        named = licences.setdefault(credit, [])
+        licence = source.get("licence")
+        if licence and licence not in named and licence not in credit:
+            named.append(licence)
+    return " · ".join(
+        html.escape(f"{credit} ({', '.join(named)})" if named else credit)
+        for credit, named in licences.items()
+    )
 
 
 # Zoom to open at when the data spans regions far apart (a view of it all would show nothing):
@@ -136,7 +142,7 @@ def style(tilejson_url: str, attribution_html: str) -> dict[str, Any]:
                 "source": "camdensity",
                 "source-layer": "hexagons",
                 "filter": near_any,
-                "paint": {"line-color": NEAR_SITE_OUTLINE, "line-width": 1.5},
+                "paint": {"line-color": NEAR_SITE_OUTLINE, "line-width": NEAR_SITE_OUTLINE_WIDTH},
             },
             {
                 "id": "sites",

@@ -24,6 +24,7 @@ from camdensity.settings import (
 )
 from service.dependencies import ConnDep
 from service.geocode import AddressNotFound, Geocoded, GeocoderUnavailable, geocode
+from service.openapi import AddressNotFoundMessage, error
 from service.routes.sites import fetch_sites, site_json
 from service.snapshot import current_snapshot
 
@@ -162,6 +163,12 @@ async def city_percentile(
     "the sensitive sites within it with their exposure, and the percentile of this point among "
     "the city's baseline cells. Give `address` or `lat` and `lon`. The query is never logged or "
     "stored.",
+    responses={
+        404: error("The address matches no imported address: `detail.suggestions` lists up to five "
+                   "near ones (may be empty); give lat and lon instead", AddressNotFoundMessage),
+        502: error("The external geocoder (`CAMDENSITY_GEOCODER_URL`) failed, timed out or answered "
+                   "nonsense; the message never holds the query"),
+    },
 )
 async def coverage(
     conn: ConnDep,

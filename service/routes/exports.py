@@ -24,6 +24,7 @@ from service.exports import (
     aplan_export,
     parse_bbox,
 )
+from service.openapi import NO_BUILD, NOT_MODIFIED
 
 router = APIRouter(prefix="/export", tags=["exports"])
 
@@ -123,9 +124,9 @@ def _filename(plan: ExportPlan, fmt: ExportFormat) -> str:
                            "d_<site category> (metres), centroid_lat/lon, geometry (EPSG:4326).",
             "content": {fmt.media_type.split(";")[0]: {} for fmt in ExportFormat},
         },
-        304: {"description": "Not modified (If-None-Match matched the ETag)."},
+        304: NOT_MODIFIED,
         422: {"description": "Bad resolution or bbox; `detail` says why."},
-        503: {"description": "No finished build yet."},
+        503: NO_BUILD,
     },
 )
 async def export_hexagons(
@@ -158,8 +159,9 @@ async def export_hexagons(
 @router.get(
     "/provenance.json",
     summary="Provenance of an export: snapshot, sources, licences, method parameters",
-    responses={422: {"description": "Bad resolution or bbox."},
-               503: {"description": "No finished build yet."}},
+    responses={304: NOT_MODIFIED,
+               422: {"description": "Bad resolution or bbox."},
+               503: NO_BUILD},
 )
 async def export_provenance(
     request: Request, resolution: ResolutionQuery = None, bbox: BBoxQuery = None

@@ -13,9 +13,11 @@ import jinja2
 import pydeck as pdk
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import RedirectResponse
 from pydeck.io.html import cdn_picker
 
 from camdensity.settings import method_settings, service_settings
+from service.openapi import NO_BUILD, NOT_MODIFIED
 from service.routes.tiles import (
     FiltersDep,
     SourceDep,
@@ -33,6 +35,7 @@ from tiles.tilejson import (
     HEXAGON_FIELDS,
     NEAR_CATEGORIES,
     NEAR_SITE_OUTLINE,
+    NEAR_SITE_OUTLINE_WIDTH,
     SITE_COLOURS,
     SITE_FIELDS,
     attribution,
@@ -74,10 +77,34 @@ def fill_expression() -> str:
     return f"properties.layerName == 'sites' ? ({site}) : ({density})"
 
 
+def near_categories(filters: TileFilters) -> list[str]:
+    """The near-site categories outlined under `filters` (the selected ones among NEAR_CATEGORIES)."""
+    return [c for c in NEAR_CATEGORIES if filters.categories is None or c in filters.categories]
+
+
 def near_expression(filters: TileFilters) -> str:
     """deck.gl expression: whether a hexagon is near a (selected) sensitive site."""
-    categories = [c for c in NEAR_CATEGORIES if filters.categories is None or c in filters.categories]
-    return " || ".join(f"properties.near_{c} == true" for c in categories) or "false"
+    return " || ".join(f"properties.near_{c} == true" for c in near_categories(filters)) or "false"
+
+
+def describe_filters(filters: TileFilters) -> str:
+    """The active filters in words for the title bar ('' when none)."""
+    parts = []
+    if filters.types is not None:
+        parts.append(f"types: {', '.join(filters.types)}")
+    if filters.operators is not None:
+        parts.append(f"operators: {', '.join(filters.operators)}")
+    if filters.categories is not None:
+        parts.append(f"sites: {', '.join(filters.categories)}")
+    return " · ".join(parts)
+
+
+def data_dates(sources: list[dict[str, Any]]) -> str | None:
+    """'<earliest>–<latest>' (or one date) of the sources' `data_date`s; None when none has one."""
+    dates = sorted({str(s["data_date"])[:10] for s in sources if s.get("data_date")})
+    if not dates:
+        return None
+    return dates[0] if dates[0] == dates[-1] else f"{dates[0]}–{dates[-1]}"
 
 
 def ramp_labels() -> list[tuple[str, str]]:
@@ -114,7 +141,10 @@ def deck_json(tiles_url: str, lat: float, lon: float, zoom: float, filters: Tile
             f"properties.layerName == 'sites' ? [255,255,255,255] : "
             f"(({near}) ? {json.dumps(_rgba(NEAR_SITE_OUTLINE))} : [120,120,120,60])"
         ),
-        get_line_width=f"properties.layerName == 'sites' ? 1.5 : (({near}) ? 2.5 : 0.5)",
+        # Thin enough for the density colours to show through where most hexagons are near a site.
+        get_line_width=(
+            f"properties.layerName == 'sites' ? 1.5 : (({near}) ? {NEAR_SITE_OUTLINE_WIDTH} : 0.5)"
+        ),
         line_width_units=pdk.types.String("pixels"),
         point_type=pdk.types.String("circle"),
         get_point_radius=6,
@@ -122,6 +152,9 @@ def deck_json(tiles_url: str, lat: float, lon: float, zoom: float, filters: Tile
     )
     deck = pdk.Deck(
         layers=[layer],
+        # deck.gl's own +/- buttons (in pydeck's bundle; map.html styles them, no stylesheet fetched).
+        widgets=[pdk.Widget("ZoomWidget", id="zoom", placement="top-left",
+                            zoom_in_label="Zoom in", zoom_out_label="Zoom out")],
         initial_view_state=pdk.ViewState(latitude=lat, longitude=lon, zoom=zoom),
         map_provider=None,
         map_style=None,
@@ -135,6 +168,7 @@ def render_page(
     snapshot: str, built_at: str, sources: list[dict[str, Any]],
 ) -> str:
     """The whole HTML page."""
+    near = near_categories(filters)
     return _templates.get_template("map.html").render(
         deck_bundle=deck_bundle(),
         mvt_worker=mvt_worker(),
@@ -142,12 +176,13 @@ def render_page(
         ramp=ramp_labels(),
         near_outline=NEAR_SITE_OUTLINE,
         near_radius_m=f"{method_settings().near_site_radius_m:g}",
-        near_categories=" / ".join(NEAR_CATEGORIES),
+        near_categories=" / ".join(near),
         site_colours=[(c, SITE_COLOURS[c]) for c in SITE_COLOURS
                       if filters.categories is None or c in filters.categories],
-        filters=filters.query_string().replace("&", " · "),
+        filters=describe_filters(filters),
         snapshot=snapshot,
         built_at=built_at,
+        data_dates=data_dates(sources),
         attribution=attribution(sources),
         hex_tooltip_fields=json.dumps([[k, k.replace("_", " ")] for k in HEXAGON_FIELDS]),
         site_tooltip_fields=json.dumps([[k, k.replace("_", " ")] for k in SITE_FIELDS]),
@@ -169,7 +204,7 @@ def _render_pair(
     "/map",
     summary="Embeddable density map (HTML, works offline; put it in an <iframe>)",
     response_class=Response,
-    responses={200: {"content": {"text/html": {}}}, 503: {"description": "No finished build yet"}},
+    responses={200: {"content": {"text/html": {}}}, 304: NOT_MODIFIED, 503: NO_BUILD},
 )
 async def get_map(
     request: Request,
@@ -208,3 +243,9 @@ async def get_map(
         return Response(entry[1], media_type="text/html; charset=utf-8",
                         headers={**headers, "Content-Encoding": "gzip"})
     return Response(entry[0], media_type="text/html; charset=utf-8", headers=headers)
+
+
+@router.get("/", include_in_schema=False)
+async def get_root(request: Request) -> RedirectResponse:
+    """The front page is the map (query string not carried over)."""
+    return RedirectResponse(f"{base_url(request)}/map", status_code=307)

@@ -12,6 +12,7 @@ from psycopg.rows import dict_row
 import sql
 from camdensity.settings import EXPOSURE_RADII_M, SITE_CATEGORIES, method_settings
 from service.dependencies import ConnDep
+from service.openapi import error
 from service.snapshot import current_snapshot
 
 router = APIRouter(tags=["sites"])
@@ -166,7 +167,11 @@ async def list_sites(
     }
 
 
-@router.get("/sites/{site_id}", summary="One sensitive site and its exposure")
+@router.get(
+    "/sites/{site_id}",
+    summary="One sensitive site and its exposure",
+    responses={404: error("No site has this id")},
+)
 async def get_site(
     conn: ConnDep,
     site_id: Annotated[int, Path(ge=1, description="The site's id (from `/sites` or a tile).")],

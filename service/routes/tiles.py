@@ -6,10 +6,13 @@ clients and caches can tell "nothing here" from an error without decoding anythi
 
 from __future__ import annotations
 
+import hashlib
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
+from fastapi.responses import JSONResponse
 
+from camdensity import __version__
 from camdensity.settings import (
     CAMERA_TYPES,
     OPERATOR_TYPES,
@@ -17,6 +20,7 @@ from camdensity.settings import (
     method_settings,
     service_settings,
 )
+from service.openapi import NO_BUILD, NOT_MODIFIED, error
 from service.snapshot import Snapshot
 from tiles.filters import FilterError, TileFilters
 from tiles.grid import TileOutOfRange, check_tile
@@ -102,10 +106,10 @@ def etag_matches(if_none_match: str | None, etag: str) -> bool:
     responses={
         200: {"content": {MVT_MEDIA_TYPE: {}}, "description": "Mapbox Vector Tile 2.1"},
         204: {"description": "Empty tile: no hexagons or sites here"},
-        304: {"description": "Unchanged since the ETag given in If-None-Match"},
-        404: {"description": "No such tile (z outside 0..24, or x/y outside 0..2^z-1)"},
+        304: NOT_MODIFIED,
+        404: error("No such tile (z outside 0..24, or x/y outside 0..2^z-1)"),
         422: {"description": "Unknown filter value"},
-        503: {"description": "No finished build yet"},
+        503: NO_BUILD,
     },
 )
 @router.get("/tiles/{z}/{x}/{y}.pbf", include_in_schema=False)
@@ -134,31 +138,53 @@ async def get_tile(
     return Response(tile.data, media_type=MVT_MEDIA_TYPE, headers=headers)
 
 
+def document_headers(request: Request, snapshot: str, filters: TileFilters, *shape: Any) -> dict[str, str]:
+    """Cache-Control, Vary and a strong ETag for a JSON document of this data version: the
+    snapshot, the base URL its links use, the filters, the code version and `shape` (settings it shows)."""
+    key = (base_url(request), filters, __version__, *shape)
+    digest = hashlib.blake2b(repr(key).encode(), digest_size=6).hexdigest()
+    return {**cache_headers(), "ETag": f'"{snapshot}-{digest}"', "Vary": "Accept-Encoding"}
+
+
+def _json_document_responses(what: str) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI responses of /tiles.json and /style.json."""
+    return {
+        200: {"description": what, "content": {"application/json": {"schema": {"type": "object"}}}},
+        304: NOT_MODIFIED,
+        422: {"description": "Unknown filter value"},
+        503: NO_BUILD,
+    }
+
+
 @router.get(
     "/tiles.json",
     summary="TileJSON 3.0.0 describing the tiles",
+    response_class=JSONResponse,
+    responses=_json_document_responses("TileJSON 3.0.0 document"),
 )
-async def get_tilejson(
-    request: Request, response: Response, source: SourceDep, filters: FiltersDep
-) -> dict[str, Any]:
+async def get_tilejson(request: Request, source: SourceDep, filters: FiltersDep) -> Response:
     """Tiles URL (with the filters carried over), zooms, data bounds and centre, fields, attribution."""
     snapshot = await require_snapshot(request, source)
+    maxzoom = service_settings().tile_maxzoom
+    headers = document_headers(request, snapshot.snapshot, filters, "tilejson", maxzoom)
+    if etag_matches(request.headers.get("if-none-match"), headers["ETag"]):
+        return Response(status_code=304, headers=headers)
     extent = await source.extent(request.app.state.pool, snapshot.snapshot)
-    response.headers.update(cache_headers())
-    return tilejson(
-        tiles_url(request, filters), snapshot.snapshot, snapshot.sources, extent,
-        service_settings().tile_maxzoom,
-    )
+    doc = tilejson(tiles_url(request, filters), snapshot.snapshot, snapshot.sources, extent, maxzoom)
+    return JSONResponse(doc, headers=headers)
 
 
 @router.get(
     "/style.json",
     summary="MapLibre style over the tiles (no external basemap: works offline)",
+    response_class=JSONResponse,
+    responses=_json_document_responses("MapLibre style v8"),
 )
-async def get_style(
-    request: Request, response: Response, source: SourceDep, filters: FiltersDep
-) -> dict[str, Any]:
+async def get_style(request: Request, source: SourceDep, filters: FiltersDep) -> Response:
     """Hexagons filled by density, hexagons near sites outlined, sites as circles."""
     snapshot = await require_snapshot(request, source)
-    response.headers.update(cache_headers())
-    return style(filters.add_to(f"{base_url(request)}/tiles.json"), attribution(snapshot.sources))
+    headers = document_headers(request, snapshot.snapshot, filters, "style")
+    if etag_matches(request.headers.get("if-none-match"), headers["ETag"]):
+        return Response(status_code=304, headers=headers)
+    doc = style(filters.add_to(f"{base_url(request)}/tiles.json"), attribution(snapshot.sources))
+    return JSONResponse(doc, headers=headers)

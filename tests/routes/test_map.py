@@ -23,8 +23,9 @@ import pytest
 import shapely
 from fastapi.testclient import TestClient
 
-from routes.tiles_seed import tiles_db  # noqa: F401  (fixture)
+from routes.tiles_seed import CENTER, tiles_db  # noqa: F401  (fixture)
 from service.main import create_app
+from service.routes.map import data_dates
 from tiles.tilejson import DENSITY_RAMP, NEAR_SITE_OUTLINE
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -81,8 +82,13 @@ def test_map_page_is_self_contained(client: TestClient, tiles_db: str) -> None: 
     assert view["latitude"] == pytest.approx(lat, abs=1e-6)
     with psycopg.connect(tiles_db) as conn:
         snapshot, built_at = conn.execute("SELECT snapshot, finished_at FROM build").fetchone()
-    assert f"Data {built_at.date().isoformat()} (snapshot {snapshot})" in page
-    assert "© OpenStreetMap contributors" in page and "synthetic-registry (CC-BY-4.0)" in page
+    # The build's date is called that; the data's own date comes from the sources (one has one).
+    assert f"Built {built_at.date().isoformat()} (snapshot {snapshot}) · data of 2026-10-01" in page
+    assert "Data 20" not in page
+    # A title bar saying what is drawn and what the outlines mean.
+    assert "<h1>Surveillance cameras per hexagon</h1>" in page
+    assert "outlined hexagons lie\n      within 200 m of a clinic / school / immigration" in page
+    assert "© OpenStreetMap contributors (ODbL-1.0) · synthetic-registry (CC-BY-4.0)" in page
     assert "Cameras per km²" in page and "within 200 m of a clinic" in page
     for _, colour in DENSITY_RAMP:
         assert colour in page  # legend swatches
@@ -101,6 +107,44 @@ def test_map_takes_view_and_filters_for_iframes(client: TestClient) -> None:
     assert "near_school" in deck["layers"][0]["getLineColor"]
     assert "near_clinic" not in deck["layers"][0]["getLineColor"]
     assert ">clinic</div>" not in page and ">school</div>" in page
+    # The title bar names the filters.
+    assert '<span class="filters">(types: alpr · sites: school)</span>' in page
+    assert "within 200 m of a school" in page and "clinic / school" not in page
+
+
+def test_map_without_near_categories_has_no_outline_legend(client: TestClient) -> None:
+    page = client.get("/map", params={"categories": "worship", "zoom": 12}).text
+    assert "properties.near_" not in deck_input(page)["layers"][0]["getLineColor"]
+    assert "outlined hexagons" not in page and 'class="ring"' not in page
+
+
+def test_map_near_site_outline_is_thin_and_not_the_ramp() -> None:
+    from tiles.tilejson import NEAR_SITE_OUTLINE_WIDTH
+
+    assert NEAR_SITE_OUTLINE_WIDTH <= 1.5
+    outline = [int(NEAR_SITE_OUTLINE[i:i + 2], 16) for i in (1, 3, 5)]
+    for _, colour in DENSITY_RAMP:
+        ramp = [int(colour[i:i + 2], 16) for i in (1, 3, 5)]
+        assert max(abs(a - b) for a, b in zip(outline, ramp)) > 100  # a hue apart from every class
+
+
+def test_map_has_zoom_buttons(client: TestClient) -> None:
+    (widget,) = deck_input(client.get("/map", params={"zoom": 12}).text)["widgets"]
+    assert widget["@@type"] == "ZoomWidget" and widget["zoomInLabel"] == "Zoom in"
+
+
+@pytest.mark.parametrize(
+    ("sources", "expected"),
+    [
+        ([{"data_date": "2026-03-01"}, {"data_date": None}, {"data_date": "2025-12-31"}],
+         "2025-12-31–2026-03-01"),
+        ([{"data_date": "2026-03-01"}, {"data_date": "2026-03-01"}, {}], "2026-03-01"),
+        ([{"data_date": None}, {"name": "x"}], None),
+        ([], None),
+    ],
+)
+def test_data_dates(sources: list[dict[str, Any]], expected: str | None) -> None:
+    assert data_dates(sources) == expected
 
 
 @pytest.mark.parametrize(
@@ -129,6 +173,24 @@ def test_map_page_is_cached_and_gzipped(client: TestClient) -> None:
     assert again.status_code == 304 and again.content == b""
     other = client.get("/map", params={"zoom": 11}, headers={"If-None-Match": etag})
     assert other.status_code == 200 and other.headers["etag"] != etag
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{"Accept-Encoding": "gzip"}, {"Accept-Encoding": "identity"}, {"If-None-Match": "*"}],
+)
+def test_map_sends_vary_once(client: TestClient, headers: dict[str, str]) -> None:
+    r = client.get("/map", params={"zoom": 12}, headers=headers)
+    # One header line, one token: the route and GZipMiddleware both add Accept-Encoding.
+    assert r.headers.get_list("vary") == ["Accept-Encoding"]
+
+
+def test_root_redirects_to_the_map(client: TestClient) -> None:
+    r = client.get("/", params={"zoom": 3, "types": "alpr"}, follow_redirects=False)
+    assert r.status_code == 307
+    assert r.headers["location"] == "http://testserver/map"  # nothing carried over
+    assert client.get("/").url == "http://testserver/map"
+    assert "/" not in client.get("/openapi.json").json()["paths"]
 
 
 # --- real browser -------------------------------------------------------------------------
@@ -212,7 +274,7 @@ def count_near(image: Any, colours: list[tuple[int, int, int]], tol: int = 14) -
     n = 0
     for y in range(0, height - 30, 2):
         for x in range(0, width, 2):
-            if x > 740 and y < 320:  # the legend panel (its swatches are ramp colours too)
+            if x > 740 and y < 360:  # the legend panel (its swatches are ramp colours too)
                 continue
             p = pixels[x, y]
             if any(all(abs(p[i] - c[i]) <= tol for i in range(3)) for c in colours):
@@ -247,11 +309,24 @@ def test_chromium_draws_the_hexagons(server: str, tmp_path: Path) -> None:
         hexagon_pixels = count_near(image, ramp)
         assert hexagon_pixels > 0.03 * sampled, f"only {hexagon_pixels} of {sampled} sampled pixels are hexagons"
         assert count_near(image, outline, tol=40) > 20, "hexagons near sites are outlined"
+        # Close in on the sites, where nearly every hexagon is near one: the outlines must not
+        # hide the density colours.
+        close = load(page, f"{server}/map?lat={CENTER[1]}&lon={CENTER[0]}&zoom=14", tmp_path / "z14.png")
+        fill, lines = count_near(close, ramp), count_near(close, outline, tol=40)
+        # (2.5 px dark outlines covered ~1/11 as many pixels as the fill; 1.25 px ones ~1/45.)
+        assert lines > 20 and fill > 20 * lines, f"{lines} outline pixels against {fill} filled"
         # The tooltip tells a hexagon's figures.
         page.mouse.move(*find_pixel(image, ramp))
         page.wait_for_timeout(500)
         tip = page.inner_text("body")
         assert "cameras" in tip and "density km2" in tip and "h3" in tip
+        # The + button zooms in by one.
+        zoom = "deckInstance.then ? deckInstance.then((d) => d.getViewports()[0].zoom) : deckInstance.getViewports()[0].zoom"
+        before = page.evaluate(zoom)
+        page.click("button[title='Zoom in']")
+        page.wait_for_timeout(600)  # the 200 ms transition
+        assert page.evaluate(zoom) == pytest.approx(before + 1)
+        page.wait_for_function("document.body.dataset.loaded === 'true'", timeout=60_000)
         # Control: the same page looking at the open sea draws no hexagon.
         empty = load(page, f"{server}/map?lat=0&lon=0&zoom=12", tmp_path / "empty.png")
         assert count_near(empty, ramp) < 0.001 * sampled

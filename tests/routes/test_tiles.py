@@ -19,6 +19,7 @@ from camdensity.settings import ServiceSettings
 from routes.tiles_seed import CENTER, seed, tiles_db  # noqa: F401  (fixture)
 from service.main import create_app
 from tiles.grid import resolution_for_zoom
+from tiles.tilejson import attribution
 
 ZOOM_TABLE = ServiceSettings().tile_zoom_resolutions
 NEAR_M = 200.0
@@ -302,6 +303,7 @@ def test_a_new_build_invalidates_cached_tiles(
     url = f"/tiles/{z}/{x}/{y}.mvt"
     with TestClient(create_app(empty_db)) as c:
         before = c.get(url)
+        documents = {path: c.get(path).headers["etag"] for path in ("/tiles.json", "/style.json")}
         total = sum(h["cameras"] for h in decode(before.content)["hexagons"])
         with psycopg.connect(empty_db) as conn:  # a rebuild: new figures and a new snapshot, one commit
             conn.execute("UPDATE hexagon SET cameras = cameras + 1000 WHERE resolution = %s",
@@ -313,6 +315,9 @@ def test_a_new_build_invalidates_cached_tiles(
         assert after.headers["etag"].startswith('"tiles-synth-2-')
         hexagons = decode(after.content)["hexagons"]
         assert sum(h["cameras"] for h in hexagons) == total + 1000 * len(hexagons)
+        for path, etag in documents.items():  # TileJSON and style follow the data version too
+            r = c.get(path, headers={"If-None-Match": etag})
+            assert r.status_code == 200 and r.headers["etag"].startswith('"tiles-synth-2-'), path
     settings_mod.service_settings.cache_clear()
 
 
@@ -336,14 +341,84 @@ def test_tilejson(client: TestClient, tiles_db: str, cameras: list[tuple[float, 
             " WHERE resolution = (SELECT min(resolution) FROM hexagon)"
             " ORDER BY cameras DESC, h3 LIMIT 1").fetchone()
     assert (lon, lat) == pytest.approx(busiest, abs=1e-9)
-    assert "© OpenStreetMap contributors" in doc["attribution"]
-    assert "synthetic-registry (CC-BY-4.0)" in doc["attribution"]
+    assert doc["attribution"] == (
+        "© OpenStreetMap contributors (ODbL-1.0) · synthetic-registry (CC-BY-4.0)"
+    )
     layers = {layer["id"]: layer["fields"] for layer in doc["vector_layers"]}
     # Every property of a real tile is described, and nothing more.
     x, y = tile_of(*CENTER, 14)
     tile = get_tile(client, 14, x, y)
     assert set().union(*(set(p) for p in tile["hexagons"])) == set(layers["hexagons"])
     assert set().union(*(set(p) for p in tile["sites"])) == set(layers["sites"])
+
+
+@pytest.mark.parametrize("path", ["/tiles.json", "/style.json"])
+def test_json_documents_have_etags(client: TestClient, path: str) -> None:
+    r = client.get(path, params={"types": "alpr"})
+    assert r.status_code == 200 and r.json()
+    etag = r.headers["etag"]
+    assert etag.startswith('"tiles-synth-1-') and etag.endswith('"')
+    assert r.headers["cache-control"].startswith("public, max-age=")
+    assert r.headers.get_list("vary") == ["Accept-Encoding"]
+    # Same snapshot, filters and base URL: 304, weak or strong, alone or in a list.
+    for inm in (etag, f"W/{etag}", f'"other", {etag}', "*"):
+        again = client.get(path, params={"types": "alpr"}, headers={"If-None-Match": inm})
+        assert again.status_code == 304 and again.content == b"", inm
+        assert again.headers["etag"] == etag and again.headers["cache-control"]
+    # Other filters, another base URL (the links inside differ) or the other document: new ETag.
+    others = [
+        client.get(path, params={"types": "cctv"}, headers={"If-None-Match": etag}),
+        client.get(path, headers={"If-None-Match": etag}),
+        client.get(path, params={"types": "alpr"},
+                   headers={"If-None-Match": etag, "Host": "maps.example.org"}),
+    ]
+    for other in others:
+        assert other.status_code == 200 and other.headers["etag"] != etag
+    assert "maps.example.org" in others[2].text
+    twin = "/style.json" if path == "/tiles.json" else "/tiles.json"
+    assert client.get(twin, params={"types": "alpr"}).headers["etag"] != etag
+
+
+def test_json_document_etag_follows_the_public_url(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    etag = client.get("/tiles.json").headers["etag"]
+    monkeypatch.setenv("CAMDENSITY_PUBLIC_URL", "https://camdensity.example.org")
+    settings_mod.service_settings.cache_clear()
+    try:
+        r = client.get("/tiles.json", headers={"If-None-Match": etag})
+        assert r.status_code == 200 and r.headers["etag"] != etag
+        assert r.json()["tiles"][0].startswith("https://camdensity.example.org/tiles/")
+    finally:
+        monkeypatch.undo()
+        settings_mod.service_settings.cache_clear()
+
+
+@pytest.mark.parametrize(
+    ("sources", "expected"),
+    [
+        # Several sources sharing a credit: named once, with the licence.
+        ([{"name": "osm-a", "licence": "ODbL-1.0", "attribution": "© OpenStreetMap contributors"},
+          {"name": "osm-b", "licence": "ODbL-1.0", "attribution": "© OpenStreetMap contributors"},
+          {"name": "ice", "licence": "public records"}],
+         "© OpenStreetMap contributors (ODbL-1.0) · ice (public records)"),
+        # A shared credit under two licences names both; one without a licence adds nothing.
+        ([{"name": "a", "licence": "ODbL-1.0", "attribution": "© OSM"},
+          {"name": "b", "licence": None, "attribution": "© OSM"},
+          {"name": "c", "licence": "CC0-1.0", "attribution": "© OSM"}],
+         "© OSM (ODbL-1.0, CC0-1.0)"),
+        # A credit that already names its licence is not told twice; no licence, no brackets.
+        ([{"name": "x", "licence": "CC-BY-4.0", "attribution": "City of X, CC-BY-4.0"},
+          {"name": "volunteers"}, {"name": "volunteers", "licence": ""}],
+         "City of X, CC-BY-4.0 · volunteers"),
+        ([{"licence": "ODbL-1.0", "attribution": "<b>me</b> & co"}], "&lt;b&gt;me&lt;/b&gt; &amp; co (ODbL-1.0)"),
+        ([], ""),
+    ],
+)
+def test_attribution_names_each_credit_once_with_its_licence(
+    sources: list[dict[str, Any]], expected: str
+) -> None:
+    assert attribution(sources) == expected
 
 
 def _strings(node: Any) -> Iterator[str]:
@@ -370,6 +445,7 @@ def test_style_uses_the_tiles_and_nothing_external(client: TestClient) -> None:
     assert layers["hexagons-near-sites"]["filter"][0] == "any"
     assert layers["sites"]["type"] == "circle" and layers["sites"]["source-layer"] == "sites"
     assert "glyphs" not in doc and "sprite" not in doc
+    assert doc["metadata"]["attribution"].startswith("© OpenStreetMap contributors (ODbL-1.0)")
     urls = [s for s in _strings(doc) if "://" in s]
     assert urls and all(u.startswith("http://testserver/") for u in urls)
 

@@ -21,8 +21,9 @@ CENTER = (24.9410, 60.1690)  # lon, lat (central Helsinki)
 RESOLUTIONS = range(6, 13)
 SOURCES = [
     {"name": "synthetic-osm", "entity": "cameras", "kind": "crowdsourced", "licence": "ODbL-1.0",
-     "attribution": "© OpenStreetMap contributors"},
-    {"name": "synthetic-registry", "entity": "sites", "kind": "reported", "licence": "CC-BY-4.0"},
+     "attribution": "© OpenStreetMap contributors", "data_date": "2026-10-01"},
+    {"name": "synthetic-registry", "entity": "sites", "kind": "reported", "licence": "CC-BY-4.0",
+     "data_date": None},
 ]
 SITES = [  # category, name, offset (degrees lon, lat) from CENTER
     ("clinic", "Kampin terveysasema", (-0.004, 0.001)),

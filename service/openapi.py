@@ -1,0 +1,35 @@
+"""Error bodies as OpenAPI documents them (FastAPI's HTTPException answers `{"detail": ...}`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class ErrorMessage(BaseModel):
+    """An error answer whose `detail` says what went wrong."""
+
+    detail: str = Field(description="What went wrong")
+
+
+class AddressSuggestions(BaseModel):
+    """Why an address matched nothing, and what to try instead."""
+
+    message: str = Field(description="What to do: check the spelling, try a suggestion, or give lat and lon")
+    suggestions: list[str] = Field(description="Up to five imported addresses nearest to the query (may be empty)")
+
+
+class AddressNotFoundMessage(BaseModel):
+    """The 404 of /coverage: the address matched no imported address."""
+
+    detail: AddressSuggestions
+
+
+def error(description: str, model: type[BaseModel] = ErrorMessage) -> dict[str, Any]:
+    """One entry of a route's `responses=`: a JSON error body described in words."""
+    return {"description": description, "model": model}
+
+
+NOT_MODIFIED: dict[str, Any] = {"description": "Unchanged since the ETag given in If-None-Match (empty body)"}
+NO_BUILD: dict[str, Any] = error("No finished build yet: import sources and run `camdensity build`")

@@ -1,0 +1,77 @@
+"""The OpenAPI document lists every error a route answers, with its body where it has one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from service.main import create_app
+
+
+@pytest.fixture(scope="module")
+def spec() -> dict[str, Any]:
+    # No `with`: the lifespan (and its database pool) never starts; /openapi.json needs neither.
+    r = TestClient(create_app("postgresql://unused")).get("/openapi.json")
+    assert r.status_code == 200
+    return r.json()
+
+
+def _schema(spec: dict[str, Any], response: dict[str, Any]) -> dict[str, Any]:
+    ref = response["content"]["application/json"]["schema"]["$ref"]
+    return spec["components"]["schemas"][ref.rsplit("/", 1)[1]]
+
+
+@pytest.mark.parametrize(
+    ("path", "statuses"),
+    [
+        ("/coverage", {"200", "404", "422", "502"}),
+        ("/sites", {"200", "422"}),
+        ("/sites/{site_id}", {"200", "404", "422"}),
+        ("/tiles/{z}/{x}/{y}.mvt", {"200", "204", "304", "404", "422", "503"}),
+        ("/tiles.json", {"200", "304", "422", "503"}),
+        ("/style.json", {"200", "304", "422", "503"}),
+        ("/map", {"200", "304", "422", "503"}),
+        ("/export/hexagons.{fmt}", {"200", "304", "422", "503"}),
+        ("/export/provenance.json", {"200", "304", "422", "503"}),
+        ("/healthz", {"200"}),
+    ],
+)
+def test_every_answer_is_documented(spec: dict[str, Any], path: str, statuses: set[str]) -> None:
+    responses = spec["paths"][path]["get"]["responses"]
+    assert set(responses) == statuses
+    assert all(r.get("description") for r in responses.values())
+
+
+def test_coverage_404_documents_the_suggestions(spec: dict[str, Any]) -> None:
+    responses = spec["paths"]["/coverage"]["get"]["responses"]
+    assert "suggestions" in responses["404"]["description"]
+    detail = _schema(spec, responses["404"])["properties"]["detail"]
+    suggestions = spec["components"]["schemas"][detail["$ref"].rsplit("/", 1)[1]]
+    assert set(suggestions["properties"]) == {"message", "suggestions"}
+    assert suggestions["properties"]["suggestions"]["items"] == {"type": "string"}
+    assert "geocoder" in responses["502"]["description"]
+    assert set(_schema(spec, responses["502"])["properties"]) == {"detail"}
+
+
+def test_not_found_and_no_build_have_error_bodies(spec: dict[str, Any]) -> None:
+    site_404 = spec["paths"]["/sites/{site_id}"]["get"]["responses"]["404"]
+    assert site_404["description"] == "No site has this id"
+    assert _schema(spec, site_404)["properties"]["detail"]["type"] == "string"
+    for path in ("/tiles.json", "/style.json", "/map", "/export/provenance.json"):
+        no_build = spec["paths"][path]["get"]["responses"]["503"]
+        assert "camdensity build" in no_build["description"], path
+        assert "detail" in _schema(spec, no_build)["properties"], path
+        assert "304" in spec["paths"][path]["get"]["responses"], path
+
+
+def test_root_redirect_is_not_an_api_route(spec: dict[str, Any]) -> None:
+    assert "/" not in spec["paths"]
+
+
+def test_no_redoc_page() -> None:
+    # ReDoc's page would load Google Fonts: a visitor's address would reach a third party.
+    client = TestClient(create_app("postgresql://unused"))
+    assert client.get("/redoc").status_code == 404
+    assert client.get("/docs").status_code == 200
