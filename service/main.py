@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
+from fastapi_offline import FastAPIOffline
 
 from camdensity import __version__, db
 from camdensity.settings import database_settings
@@ -28,7 +29,9 @@ def create_app(database_url: str | None = None) -> FastAPI:
         finally:
             await app.state.pool.close()
 
-    app = FastAPI(
+    # /docs and /redoc with their scripts served from here: a CDN or font host would learn every
+    # visitor's address, and the docs would not work offline.
+    app = FastAPIOffline(
         title="camdensity",
         version=__version__,
         description=(
@@ -37,9 +40,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
             "Queried addresses and client addresses are never logged or stored."
         ),
         lifespan=lifespan,
-        # ReDoc's page loads Google Fonts (a visitor's address would reach a third party); /docs
-        # still loads Swagger UI from a CDN until its assets are shipped (swagger-ui-bundle).
-        redoc_url=None,
+        static_url="/static/docs",
     )
     app.add_middleware(GZipMiddleware, minimum_size=512)
     app.add_middleware(UniqueVary)  # outermost: sees GZipMiddleware's Vary as well as the route's
