@@ -80,6 +80,13 @@ def seed(conn: psycopg.Connection) -> None:
         "     AS t(s, n, p, l, x, y)",
         (src_addr, streets, numbers, posts, labels, lons, lats),
     )
+    # OSM has addresses with a number and a city but no street: no search can place them.
+    conn.execute(
+        "INSERT INTO address (source_id, housenumber, postcode, city, label, search, geom) "
+        "VALUES (%s, '5', '00100', 'Helsinki', '5, 00100 Helsinki', '5, 00100 helsinki', "
+        "        ST_SetSRID(ST_MakePoint(%s, %s), 4326))",
+        (src_addr, *CENTER),
+    )
 
     # 1,500 devices within ~1.2 km; operators skewed so private ones are rare.
     n = 1500

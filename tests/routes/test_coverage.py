@@ -107,6 +107,8 @@ def test_a_city_or_postcode_alone_locates_nothing(coverage_client: TestClient, q
     # for, and answering for some street of the city would mislead.
     r = coverage_client.get("/coverage", params={"address": query})
     assert r.status_code == 404, r.json()["location"]
+    # Suggestions are addresses a search can match: each names a street.
+    assert all(not s[0].isdigit() for s in r.json()["detail"]["suggestions"])
 
 
 @pytest.mark.parametrize("radius", [60, 200, 333, 1000])
