@@ -6,7 +6,7 @@ import json
 import sys
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import psycopg
 import typer
@@ -177,9 +177,11 @@ def _day(when: datetime | None) -> date | None:
     return when.date() if when is not None else None
 
 
-def _import_places(kind: str | None, bbox: str | None,
-                   run: Callable[[psycopg.Connection, BBox | None], PlaceImport]) -> None:
-    """Check --kind and --bbox, run a site/address import on the store and report it."""
+def _import_places(importer: Callable[..., PlaceImport], path: Path,
+                   options: Callable[[BBox | None], Any], *, source: str | None,
+                   kind: str | None, fmt: str, bbox: str | None, licence: str | None,
+                   attribution: str | None, data_date: datetime | None) -> None:
+    """Check --kind and --bbox, run one import (cameras, sites, addresses) and report it."""
     from ingest.pipeline import IngestError
     from ingest.places import parse_bbox
 
@@ -188,7 +190,9 @@ def _import_places(kind: str | None, bbox: str | None,
     try:
         box = parse_bbox(bbox)
         with db.connect(migrated_url()) as conn:
-            outcome = run(conn, box)
+            outcome = importer(conn, path, source=source, kind=kind, fmt=fmt, licence=licence,
+                               attribution=attribution, options=options(box),
+                               data_date=_day(data_date))
     except IngestError as exc:
         fail(str(exc))
     report_import(outcome.result, outcome.skipped)
@@ -219,15 +223,14 @@ def ingest_sites(
     """Import sensitive sites: OSM tags, or CSV/GeoJSON rows with a category."""
     from ingest.sites import SiteOptions, import_sites
 
-    def run(conn: psycopg.Connection, box: BBox | None) -> PlaceImport:
-        options = SiteOptions(category=category, category_column=category_column, lat=lat,
-                              lon=lon, name=name, id=id, address=address, encoding=encoding,
-                              bbox=box)
-        return import_sites(conn, path, source=source, kind=kind, fmt=fmt,  # type: ignore[arg-type]
-                            licence=licence, attribution=attribution, options=options,
-                            data_date=_day(data_date))
-
-    _import_places(kind, bbox, run)
+    _import_places(
+        import_sites, path,
+        lambda box: SiteOptions(category=category, category_column=category_column, lat=lat,
+                                lon=lon, name=name, id=id, address=address, encoding=encoding,
+                                bbox=box),
+        source=source, kind=kind, fmt=fmt, bbox=bbox, licence=licence, attribution=attribution,
+        data_date=data_date,
+    )
 
 
 @ingest_app.command("addresses")
@@ -252,14 +255,14 @@ def ingest_addresses(
     """Import addresses for the offline geocoder: OSM addr:* tags, or CSV/GeoJSON."""
     from ingest.addresses import AddressOptions, import_addresses
 
-    def run(conn: psycopg.Connection, box: BBox | None) -> PlaceImport:
-        options = AddressOptions(street=street, housenumber=housenumber, postcode=postcode,
-                                 city=city, lat=lat, lon=lon, id=id, encoding=encoding, bbox=box)
-        return import_addresses(conn, path, source=source, kind=kind, fmt=fmt,  # type: ignore[arg-type]
-                                licence=licence, attribution=attribution, options=options,
-                            data_date=_day(data_date))
-
-    _import_places(kind, bbox, run)
+    _import_places(
+        import_addresses, path,
+        lambda box: AddressOptions(street=street, housenumber=housenumber, postcode=postcode,
+                                   city=city, lat=lat, lon=lon, id=id, encoding=encoding,
+                                   bbox=box),
+        source=source, kind=kind, fmt=fmt, bbox=bbox, licence=licence, attribution=attribution,
+        data_date=data_date,
+    )
 
 
 @ingest_app.command("cameras")
@@ -290,15 +293,14 @@ def ingest_cameras(
     """Import camera reports (one transaction); say how many fuse with other sources'."""
     from ingest.cameras import CameraOptions, import_cameras
 
-    def run(conn: psycopg.Connection, box: BBox | None) -> PlaceImport:
-        options = CameraOptions(lat=lat, lon=lon, id=id, encoding=encoding, bbox=box,
-                                type=type_, count=count, operator=operator,
-                                default_type=default_type)
-        return import_cameras(conn, path, source=source, kind=kind, fmt=fmt,  # type: ignore[arg-type]
-                              licence=licence, attribution=attribution, options=options,
-                            data_date=_day(data_date))
-
-    _import_places(kind, bbox, run)
+    _import_places(
+        import_cameras, path,
+        lambda box: CameraOptions(lat=lat, lon=lon, id=id, encoding=encoding, bbox=box,
+                                  type=type_, count=count, operator=operator,
+                                  default_type=default_type),
+        source=source, kind=kind, fmt=fmt, bbox=bbox, licence=licence, attribution=attribution,
+        data_date=data_date,
+    )
 
 
 # --- build, stats, export and demo follow -------------------------------------------------
