@@ -70,3 +70,16 @@ def helsinki(database_url: str) -> str:
 def conn(database_url: str) -> Iterator[psycopg.Connection]:
     with psycopg.connect(database_url) as c:
         yield c
+
+
+def insert_cameras(conn: psycopg.Connection, types: list[str], operators: list[str],
+                   counts: list[int], lons: list[float], lats: list[float]) -> None:
+    """Fused cameras straight into `camera` (one source each), for seeds that skip the import."""
+    conn.execute(
+        "INSERT INTO camera (camera_type, operator_type, count, n_reports, n_sources, confidence, "
+        "                    geom, geom_3857) "
+        "SELECT t, o, c, 1, 1, 0.5, g, ST_Transform(g, 3857) "
+        "FROM unnest(%s::text[], %s::text[], %s::int[], %s::float8[], %s::float8[]) AS u(t, o, c, x, y), "
+        "     LATERAL (SELECT ST_SetSRID(ST_MakePoint(x, y), 4326) AS g) p",
+        (types, operators, counts, lons, lats),
+    )

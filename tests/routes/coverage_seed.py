@@ -12,6 +12,7 @@ import h3
 import numpy as np
 import psycopg
 import pytest
+from conftest import insert_cameras
 from fastapi.testclient import TestClient
 from pyproj import Geod
 
@@ -97,20 +98,8 @@ def seed(conn: psycopg.Connection) -> None:
     ops = list(rng.choice(list(OPERATOR_TYPES), n, p=[0.4, 0.35, 0.05, 0.2]))
     ops += ["private", "private", "public"]
     counts = list(rng.integers(1, 4, n)) + [1, 1, 1]
-    conn.execute(
-        "INSERT INTO camera (camera_type, operator_type, count, n_reports, n_sources, confidence, "
-        "                    geom, geom_3857) "
-        "SELECT t, o, c, 1, 1, 0.5, g, ST_Transform(g, 3857) "
-        "FROM unnest(%s::text[], %s::text[], %s::int[], %s::float8[], %s::float8[]) AS u(t, o, c, x, y), "
-        "     LATERAL (SELECT ST_SetSRID(ST_MakePoint(x, y), 4326) AS g) p",
-        (
-            [str(t) for t in types],
-            [str(o) for o in ops],
-            [int(c) for c in counts],
-            [p[0] for p in points],
-            [p[1] for p in points],
-        ),
-    )
+    insert_cameras(conn, [str(t) for t in types], [str(o) for o in ops],
+                   [int(c) for c in counts], [p[0] for p in points], [p[1] for p in points])
 
     for category, name, off, cams in SITES:
         lon, lat = offset(*CENTER, *off) if off else offset(*LONELY, 100, 100)

@@ -13,6 +13,7 @@ import h3
 import numpy as np
 import psycopg
 import pytest
+from conftest import insert_cameras
 from psycopg.types.json import Jsonb
 
 from camdensity.settings import CAMERA_TYPES, OPERATOR_TYPES
@@ -54,14 +55,7 @@ def seed(conn: psycopg.Connection, n: int = 800) -> None:
     types = [str(t) for t in rng.choice(list(CAMERA_TYPES), n)]
     ops = [str(o) for o in rng.choice(list(OPERATOR_TYPES), n, p=[0.35, 0.35, 0.1, 0.2])]
     counts = [int(c) for c in rng.choice([1, 1, 1, 2, 3], n)]
-    conn.execute(
-        "INSERT INTO camera (camera_type, operator_type, count, n_reports, n_sources, confidence, "
-        "                    geom, geom_3857) "
-        "SELECT t, o, c, 1, 1, 0.5, g, ST_Transform(g, 3857) "
-        "FROM unnest(%s::text[], %s::text[], %s::int[], %s::float8[], %s::float8[]) AS u(t, o, c, x, y), "
-        "     LATERAL (SELECT ST_SetSRID(ST_MakePoint(x, y), 4326) AS g) p",
-        (types, ops, counts, lons.tolist(), lats.tolist()),
-    )
+    insert_cameras(conn, types, ops, counts, lons.tolist(), lats.tolist())
     for category, name, (dx, dy) in SITES:
         site_id = conn.execute(
             "INSERT INTO site (source_id, category, name, geom, centroid, geom_3857) "
