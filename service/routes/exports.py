@@ -13,7 +13,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from psycopg_pool import AsyncConnectionPool
 
-from camdensity.settings import method_settings, service_settings
+from camdensity.settings import method_settings
 from service.exports import (
     ExportError,
     ExportFormat,
@@ -25,6 +25,7 @@ from service.exports import (
     parse_bbox,
 )
 from service.openapi import NO_BUILD, NOT_MODIFIED
+from service.routes.tiles import cache_headers, etag_matches
 
 router = APIRouter(prefix="/export", tags=["exports"])
 
@@ -91,7 +92,7 @@ def _headers(plan: ExportPlan, kind: str) -> dict[str, str]:
     built_at = plan.snapshot.built_at.isoformat() if plan.snapshot.built_at else ""
     return {
         "ETag": _etag(plan, kind),
-        "Cache-Control": f"public, max-age={service_settings().cache_max_age}",
+        **cache_headers(),
         "X-Camdensity-Snapshot": plan.snapshot.snapshot,
         "X-Camdensity-Built-At": built_at,
         "X-Camdensity-Rows": str(plan.rows),
@@ -102,8 +103,7 @@ def _headers(plan: ExportPlan, kind: str) -> dict[str, str]:
 
 
 def _not_modified(request: Request, headers: dict[str, str]) -> Response | None:
-    tags = request.headers.get("if-none-match")
-    if tags and (tags.strip() == "*" or headers["ETag"] in (t.strip() for t in tags.split(","))):
+    if etag_matches(request.headers.get("if-none-match"), headers["ETag"]):
         return Response(status_code=304, headers=headers)
     return None
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import hashlib
 import json
 from functools import cache
 from importlib import resources
@@ -22,7 +21,7 @@ from service.routes.tiles import (
     FiltersDep,
     SourceDep,
     base_url,
-    cache_headers,
+    document_headers,
     etag_matches,
     require_snapshot,
     tiles_url,
@@ -217,11 +216,7 @@ async def get_map(
     """Hexagons filled by density, outlined near sensitive sites, sites as circles, legend, attribution."""
     snapshot = await require_snapshot(request, source)
     key = (snapshot.snapshot, base_url(request), lat, lon, zoom, filters)
-    headers = {
-        **cache_headers(),
-        "ETag": f'"{snapshot.snapshot}-{hashlib.blake2b(repr(key).encode(), digest_size=6).hexdigest()}"',
-        "Vary": "Accept-Encoding",
-    }
+    headers = document_headers(request, snapshot.snapshot, filters, "map", lat, lon, zoom)
     if etag_matches(request.headers.get("if-none-match"), headers["ETag"]):
         return Response(status_code=304, headers=headers)
     entry = source.pages.get(key)
