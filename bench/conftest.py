@@ -27,8 +27,8 @@ import pytest
 
 from bench.synthetic import INVALID_SHARE, Synthetic, write_cameras_csv
 from camdensity import testing
-from ingest.cameras import CameraOptions, import_cameras
-from ingest.places import PlaceImport
+from camdensity.ingest.cameras import CameraOptions, import_cameras
+from camdensity.ingest.places import PlaceImport
 
 DEFAULT_N = 1_000_000
 SEED = 20240601

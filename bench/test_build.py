@@ -19,9 +19,9 @@ import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
 
 from bench.conftest import Timings, bench_rounds, checkpoint, limited
+from camdensity.ingest.build import BuildResult, build
+from camdensity.ingest.pgcopy import read_arrays, write_arrays
 from camdensity.settings import MethodSettings, method_settings
-from ingest.build import BuildResult, build
-from ingest.pgcopy import read_arrays, write_arrays
 
 RESOLUTIONS = list(range(6, 13))
 PEER_TABLE = "peer_h3_cells"

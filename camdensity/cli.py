@@ -14,8 +14,8 @@ from rich.console import Console
 
 from camdensity import db
 from camdensity.cluster import Cluster, ClusterError
+from camdensity.ingest.pipeline import first_line
 from camdensity.settings import database_settings, service_settings
-from ingest.pipeline import first_line
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False)
 db_app = typer.Typer(help="The embedded PostGIS cluster (ignored when DATABASE_URL is set).")
@@ -120,7 +120,7 @@ def serve(
     settings = service_settings()
     # access_log=False: request lines carry queried addresses; they are never logged.
     uvicorn.run(
-        "service.main:app", host=host or settings.host, port=port or settings.port,
+        "camdensity.service.main:app", host=host or settings.host, port=port or settings.port,
         access_log=False, proxy_headers=False, server_header=False,
     )
 
@@ -130,8 +130,8 @@ def serve(
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from ingest.pipeline import ImportResult
-    from ingest.places import BBox, PlaceImport
+    from camdensity.ingest.pipeline import ImportResult
+    from camdensity.ingest.places import BBox, PlaceImport
 
 
 def report_import(result: ImportResult, skipped: int = 0) -> None:
@@ -182,8 +182,8 @@ def _import_places(importer: Callable[..., PlaceImport], path: Path,
                    kind: str | None, fmt: str, bbox: str | None, licence: str | None,
                    attribution: str | None, data_date: datetime | None) -> None:
     """Check --kind and --bbox, run one import (cameras, sites, addresses) and report it."""
-    from ingest.pipeline import IngestError
-    from ingest.places import parse_bbox
+    from camdensity.ingest.pipeline import IngestError
+    from camdensity.ingest.places import parse_bbox
 
     if kind is not None and kind not in ("crowdsourced", "reported"):
         fail(f"--kind {kind!r}: use crowdsourced or reported")
@@ -221,7 +221,7 @@ def ingest_sites(
     data_date: _DataDateOpt = None,
 ) -> None:
     """Import sensitive sites: OSM tags, or CSV/GeoJSON rows with a category."""
-    from ingest.sites import SiteOptions, import_sites
+    from camdensity.ingest.sites import SiteOptions, import_sites
 
     _import_places(
         import_sites, path,
@@ -253,7 +253,7 @@ def ingest_addresses(
     data_date: _DataDateOpt = None,
 ) -> None:
     """Import addresses for the offline geocoder: OSM addr:* tags, or CSV/GeoJSON."""
-    from ingest.addresses import AddressOptions, import_addresses
+    from camdensity.ingest.addresses import AddressOptions, import_addresses
 
     _import_places(
         import_addresses, path,
@@ -291,7 +291,7 @@ def ingest_cameras(
     data_date: _DataDateOpt = None,
 ) -> None:
     """Import camera reports (one transaction); say how many fuse with other sources'."""
-    from ingest.cameras import CameraOptions, import_cameras
+    from camdensity.ingest.cameras import CameraOptions, import_cameras
 
     _import_places(
         import_cameras, path,
@@ -317,9 +317,9 @@ def build(
 
     Nothing changed since the newest build (same sources, same parameters): says so and keeps it.
     """
+    from camdensity.ingest.build import BuildError, up_to_date
+    from camdensity.ingest.build import build as run_build
     from camdensity.settings import method_settings
-    from ingest.build import BuildError, up_to_date
-    from ingest.build import build as run_build
 
     settings = method_settings()
     if resolutions is not None:
@@ -359,8 +359,8 @@ def stats(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
 ) -> None:
     """Say what the store holds: sources, cameras, sites, addresses, hexagons, data version."""
-    from ingest.stats import print_stats
-    from ingest.stats import stats as store_stats
+    from camdensity.ingest.stats import print_stats
+    from camdensity.ingest.stats import stats as store_stats
 
     with db.connect(migrated_url()) as conn:
         data = store_stats(conn)
@@ -380,8 +380,8 @@ def rejects(
     """List the rows imports rejected: source, file, line and reason (exit 0 even when none)."""
     import csv
 
-    from ingest.pipeline import ENTITY_TABLES
-    from ingest.stats import REJECT_COLUMNS, rejected_rows
+    from camdensity.ingest.pipeline import ENTITY_TABLES
+    from camdensity.ingest.stats import REJECT_COLUMNS, rejected_rows
 
     if entity is not None and entity not in ENTITY_TABLES:
         fail(f"--entity {entity!r}: use {', '.join(ENTITY_TABLES)}")
@@ -415,8 +415,14 @@ def export_hexagons(
     """Export one resolution's hexagon summaries with their provenance (CSV: FILE.provenance.json)."""
     import orjson
 
+    from camdensity.service.exports import (
+        ExportError,
+        ExportFormat,
+        ExportRequest,
+        export_to_file,
+        parse_bbox,
+    )
     from camdensity.settings import method_settings
-    from service.exports import ExportError, ExportFormat, ExportRequest, export_to_file, parse_bbox
 
     name = (fmt or output.suffix.lstrip(".")).lower()
     try:

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 
 import psycopg
 
-import sql as sqlfiles
+from camdensity import sql as sqlfiles
 from camdensity.settings import DatabaseSettings, database_settings
 
 # Serialises concurrent `migrate` runs (e.g. two test sessions on one server).

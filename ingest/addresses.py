@@ -9,9 +9,9 @@ from pathlib import Path
 
 import psycopg
 
-from ingest import osm_places
-from ingest.pipeline import ImportContext, IngestError, Kind, open_csv
-from ingest.places import (
+from camdensity.ingest import osm_places
+from camdensity.ingest.pipeline import ImportContext, IngestError, Kind, open_csv
+from camdensity.ingest.places import (
     PlaceImport,
     PlaceOptions,
     csv_field,

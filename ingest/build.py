@@ -33,10 +33,10 @@ import numpy as np
 import psycopg
 import pyarrow as pa
 
+from camdensity.ingest.fuse import FUSE_LOCK, FuseResult, fuse
+from camdensity.ingest.pgcopy import read_arrays, write_arrays
 from camdensity.settings import SITE_CATEGORIES, MethodSettings, method_settings
-from ingest.fuse import FUSE_LOCK, FuseResult, fuse
-from ingest.pgcopy import read_arrays, write_arrays
-from sql import query
+from camdensity.sql import query
 
 NOTIFY_CHANNEL = "camdensity_build"
 # The fixed exposure columns (cameras_<r>m) and the baseline radius the city percentile uses.

@@ -21,11 +21,10 @@ from typing import Any
 import ijson
 import psycopg
 
-import sql
-from camdensity.settings import CAMERA_TYPES
-from ingest import osm_places
-from ingest.fuse import fuse
-from ingest.pipeline import (
+from camdensity import sql
+from camdensity.ingest import osm_places
+from camdensity.ingest.fuse import fuse
+from camdensity.ingest.pipeline import (
     ImportContext,
     ImportResult,
     IngestError,
@@ -37,7 +36,7 @@ from ingest.pipeline import (
     parse_point,
     run_import,
 )
-from ingest.places import (
+from camdensity.ingest.places import (
     PlaceImport,
     PlaceOptions,
     bbox_params,
@@ -48,6 +47,7 @@ from ingest.places import (
     place_format,
     source_spec,
 )
+from camdensity.settings import CAMERA_TYPES
 
 CAMERA_FORMATS: tuple[str, ...] = ("auto", "osm", "json", "geojson", "csv")
 CAMERA_STAGE_COLUMNS: tuple[tuple[str, str], ...] = (

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import psycopg
 
 from camdensity.settings import MethodSettings, method_settings
-from sql import query
+from camdensity.sql import query
 
 # Which types may describe the same device. A report of 'unknown' type fits any camera; otherwise
 # both types must be of one family: fixed video cameras (cctv, dome, ptz, doorbell), road cameras

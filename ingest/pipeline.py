@@ -52,7 +52,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-import sql
+from camdensity import sql
 
 Entity = Literal["cameras", "sites", "addresses"]
 Kind = Literal["crowdsourced", "reported"]

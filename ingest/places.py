@@ -15,8 +15,8 @@ import shapely
 import shapely.errors
 import shapely.geometry
 
-import sql
-from ingest.pipeline import (
+from camdensity import sql
+from camdensity.ingest.pipeline import (
     CsvTable,
     Entity,
     ImportContext,

@@ -9,10 +9,9 @@ from pathlib import Path
 
 import psycopg
 
-from camdensity.settings import SITE_CATEGORIES
-from ingest import osm_places
-from ingest.pipeline import ImportContext, IngestError, Kind, jsonb, open_csv
-from ingest.places import (
+from camdensity.ingest import osm_places
+from camdensity.ingest.pipeline import ImportContext, IngestError, Kind, jsonb, open_csv
+from camdensity.ingest.places import (
     PlaceImport,
     PlaceOptions,
     csv_field,
@@ -24,6 +23,7 @@ from ingest.places import (
     place_format,
     source_spec,
 )
+from camdensity.settings import SITE_CATEGORIES
 
 SITE_STAGE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("line", "integer"), ("source_ref", "text"), ("category", "text"), ("name", "text"),

@@ -9,8 +9,8 @@ import psycopg
 from rich.console import Console
 from rich.table import Table
 
-from ingest.pipeline import POSITION_UNITS
-from sql import query
+from camdensity.ingest.pipeline import POSITION_UNITS
+from camdensity.sql import query
 
 _LATEST_BUILD = (
     "SELECT snapshot, finished_at FROM build WHERE finished_at IS NOT NULL"

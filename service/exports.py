@@ -20,10 +20,9 @@ import pyarrow.parquet as pq
 import shapely
 from psycopg import AsyncConnection, Connection
 
-import sql
-from camdensity import __version__
+from camdensity import __version__, sql
+from camdensity.service.snapshot import Snapshot
 from camdensity.settings import CAMERA_TYPES, OPERATOR_TYPES, SITE_CATEGORIES
-from service.snapshot import Snapshot
 
 # Rows per server-side cursor fetch, Parquet row group and encoded chunk: a large export holds
 # only this many rows in memory at a time.

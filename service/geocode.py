@@ -14,8 +14,7 @@ import httpx2 as httpx
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 
-import sql
-from camdensity import __version__
+from camdensity import __version__, sql
 from camdensity.settings import ServiceSettings
 
 # httpx logs every request URL at INFO, and that URL holds the queried address.

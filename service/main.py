@@ -10,10 +10,10 @@ from fastapi.middleware.gzip import GZipMiddleware
 from fastapi_offline import FastAPIOffline
 
 from camdensity import __version__, db
+from camdensity.service.database import open_pool
+from camdensity.service.middleware import UniqueVary
+from camdensity.service.routes import coverage, exports, health, map, sites, tiles
 from camdensity.settings import database_settings
-from service.database import open_pool
-from service.middleware import UniqueVary
-from service.routes import coverage, exports, health, map, sites, tiles
 
 
 def create_app(database_url: str | None = None) -> FastAPI:

@@ -19,8 +19,8 @@ from shapely.geometry import Point, Polygon
 from test_fusion import LAT, LON, add_report, add_source, east, north
 from typer.testing import CliRunner
 
+from camdensity.ingest.build import build
 from camdensity.settings import MethodSettings
-from ingest.build import build
 
 GEOD = Geod(ellps="WGS84")
 TYPES = ("cctv", "dome", "alpr", "traffic", "unknown", "doorbell")

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
+from camdensity.ingest.fuse import fuse
 from camdensity.settings import MethodSettings
-from ingest.fuse import fuse
 
 LON, LAT = 24.9384, 60.1699  # central Helsinki
 M_PER_DEG_LAT = 111_412.0  # meridian degree near 60°N; enough for metre offsets in tests

@@ -17,9 +17,9 @@ from conftest import DATA, HELSINKI_PBF, run_cli
 from typer.testing import CliRunner
 
 from camdensity.cli import app
+from camdensity.ingest import osm_places
+from camdensity.ingest.sites import site_category
 from camdensity.settings import SITE_CATEGORIES
-from ingest import osm_places
-from ingest.sites import site_category
 
 ICE_CSV = DATA / "us" / "ice_facilities_uwchr.csv"
 US_WEST = (-125.0, 36.0, -102.0, 49.0)

@@ -8,7 +8,7 @@ from collections.abc import Hashable
 
 from psycopg_pool import AsyncConnectionPool
 
-from service.snapshot import Snapshot, current_snapshot
+from camdensity.service.snapshot import Snapshot, current_snapshot
 
 
 class LRU:

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from psycopg import AsyncRawCursor
 from psycopg_pool import AsyncConnectionPool
 
-import sql
+from camdensity import sql
 from camdensity.settings import MethodSettings, ServiceSettings
-from tiles.cache import LRU, SnapshotCache
-from tiles.filters import TileFilters
-from tiles.grid import resolution_for_zoom
+from camdensity.tiles.cache import LRU, SnapshotCache
+from camdensity.tiles.filters import TileFilters
+from camdensity.tiles.grid import resolution_for_zoom
 
 
 @dataclass(frozen=True)

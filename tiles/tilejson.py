@@ -7,8 +7,8 @@ import math
 from typing import Any
 
 from camdensity.settings import CAMERA_TYPES, OPERATOR_TYPES, SITE_CATEGORIES
-from tiles.grid import MAX_ZOOM
-from tiles.source import Extent
+from camdensity.tiles.grid import MAX_ZOOM
+from camdensity.tiles.source import Extent
 
 # Cameras per km², lower bound of each class -> colour (ColorBrewer YlOrRd). Log steps because a
 # res-12 cell (0.0003 km²) holding one camera is ~3,000/km² while a res-6 one is ~0.03/km².

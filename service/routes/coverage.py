@@ -14,7 +14,12 @@ import h3
 from fastapi import APIRouter, HTTPException, Query, Response
 from psycopg import AsyncConnection
 
-import sql
+from camdensity import sql
+from camdensity.service.dependencies import ConnDep
+from camdensity.service.geocode import AddressNotFound, Geocoded, GeocoderUnavailable, geocode
+from camdensity.service.openapi import AddressNotFoundMessage, error
+from camdensity.service.routes.sites import fetch_sites, site_json
+from camdensity.service.snapshot import current_snapshot
 from camdensity.settings import (
     CAMERA_TYPES,
     EXPOSURE_RADII_M,
@@ -22,11 +27,6 @@ from camdensity.settings import (
     method_settings,
     service_settings,
 )
-from service.dependencies import ConnDep
-from service.geocode import AddressNotFound, Geocoded, GeocoderUnavailable, geocode
-from service.openapi import AddressNotFoundMessage, error
-from service.routes.sites import fetch_sites, site_json
-from service.snapshot import current_snapshot
 
 router = APIRouter(tags=["coverage"])
 

@@ -13,8 +13,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from psycopg_pool import AsyncConnectionPool
 
-from camdensity.settings import method_settings
-from service.exports import (
+from camdensity.service.exports import (
     ExportError,
     ExportFormat,
     ExportPlan,
@@ -24,8 +23,9 @@ from service.exports import (
     aplan_export,
     parse_bbox,
 )
-from service.openapi import NO_BUILD, NOT_MODIFIED
-from service.routes.tiles import cache_headers, etag_matches
+from camdensity.service.openapi import NO_BUILD, NOT_MODIFIED
+from camdensity.service.routes.tiles import cache_headers, etag_matches
+from camdensity.settings import method_settings
 
 router = APIRouter(prefix="/export", tags=["exports"])
 

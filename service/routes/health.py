@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from service.dependencies import ConnDep
-from service.snapshot import current_snapshot
+from camdensity.service.dependencies import ConnDep
+from camdensity.service.snapshot import current_snapshot
 
 router = APIRouter(tags=["health"])
 

@@ -15,9 +15,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
 from pydeck.io.html import cdn_picker
 
-from camdensity.settings import method_settings, service_settings
-from service.openapi import NO_BUILD, NOT_MODIFIED
-from service.routes.tiles import (
+from camdensity.service.openapi import NO_BUILD, NOT_MODIFIED
+from camdensity.service.routes.tiles import (
     FiltersDep,
     SourceDep,
     base_url,
@@ -26,10 +25,11 @@ from service.routes.tiles import (
     require_snapshot,
     tiles_url,
 )
-from service.snapshot import Snapshot
-from tiles.filters import TileFilters
-from tiles.source import Extent
-from tiles.tilejson import (
+from camdensity.service.snapshot import Snapshot
+from camdensity.settings import method_settings, service_settings
+from camdensity.tiles.filters import TileFilters
+from camdensity.tiles.source import Extent
+from camdensity.tiles.tilejson import (
     DENSITY_RAMP,
     HEXAGON_FIELDS,
     NEAR_CATEGORIES,
@@ -44,7 +44,7 @@ from tiles.tilejson import (
 router = APIRouter(tags=["map"])
 
 _templates = jinja2.Environment(
-    loader=jinja2.PackageLoader("service", "templates"), autoescape=True, trim_blocks=True
+    loader=jinja2.PackageLoader("camdensity.service", "templates"), autoescape=True, trim_blocks=True
 )
 
 
@@ -58,7 +58,7 @@ def deck_bundle() -> str:
 def mvt_worker() -> str:
     """loaders.gl's MVT worker (MIT, v4.4.3 as in pydeck's bundle; service/static), inlined:
     pydeck's bundle carries only the worker-side MVT loader, whose code it fetches from a CDN."""
-    return resources.files("service").joinpath("static", "mvt-worker.js").read_text(encoding="utf-8")
+    return resources.files("camdensity.service").joinpath("static", "mvt-worker.js").read_text(encoding="utf-8")
 
 
 def _rgba(colour: str, alpha: int = 255) -> list[int]:

@@ -9,11 +9,11 @@ from psycopg import AsyncConnection
 from psycopg import sql as pgsql
 from psycopg.rows import dict_row
 
-import sql
+from camdensity import sql
+from camdensity.service.dependencies import ConnDep
+from camdensity.service.openapi import error
+from camdensity.service.snapshot import current_snapshot
 from camdensity.settings import EXPOSURE_RADII_M, SITE_CATEGORIES, method_settings
-from service.dependencies import ConnDep
-from service.openapi import error
-from service.snapshot import current_snapshot
 
 router = APIRouter(tags=["sites"])
 

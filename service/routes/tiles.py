@@ -13,6 +13,8 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Res
 from fastapi.responses import JSONResponse
 
 from camdensity import __version__
+from camdensity.service.openapi import NO_BUILD, NOT_MODIFIED, error
+from camdensity.service.snapshot import Snapshot
 from camdensity.settings import (
     CAMERA_TYPES,
     OPERATOR_TYPES,
@@ -20,12 +22,10 @@ from camdensity.settings import (
     method_settings,
     service_settings,
 )
-from service.openapi import NO_BUILD, NOT_MODIFIED, error
-from service.snapshot import Snapshot
-from tiles.filters import FilterError, TileFilters
-from tiles.grid import TileOutOfRange, check_tile
-from tiles.source import TileSource
-from tiles.tilejson import attribution, style, tilejson
+from camdensity.tiles.filters import FilterError, TileFilters
+from camdensity.tiles.grid import TileOutOfRange, check_tile
+from camdensity.tiles.source import TileSource
+from camdensity.tiles.tilejson import attribution, style, tilejson
 
 MVT_MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
 

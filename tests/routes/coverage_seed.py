@@ -181,7 +181,7 @@ def coverage_url(admin_url: str) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def coverage_client(coverage_url: str) -> Iterator[TestClient]:
     """The app (lifespan and pool running) over the synthetic city."""
-    from service.main import create_app
+    from camdensity.service.main import create_app
 
     with TestClient(create_app(coverage_url)) as c:
         yield c

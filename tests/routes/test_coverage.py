@@ -17,6 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from camdensity import settings as settings_mod
+from camdensity.service.routes.coverage import baseline_radius, hexagon_resolution
 from camdensity.settings import database_settings
 from routes.coverage_seed import (
     CENTER,
@@ -26,7 +27,6 @@ from routes.coverage_seed import (
     geodesic_m,
     offset,
 )
-from service.routes.coverage import baseline_radius, hexagon_resolution
 
 pytest_plugins = ("routes.coverage_seed",)
 
@@ -433,7 +433,7 @@ def test_openapi_describes_every_parameter(coverage_client: TestClient) -> None:
 
 @pytest.fixture(scope="module")
 def helsinki_client(helsinki: str) -> Iterator[TestClient]:
-    from service.main import create_app
+    from camdensity.service.main import create_app
 
     with TestClient(create_app(helsinki)) as c:
         yield c

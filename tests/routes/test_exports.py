@@ -23,9 +23,9 @@ from shapely.geometry import Polygon, box
 from typer.testing import CliRunner
 
 from camdensity import testing
+from camdensity.service import exports
+from camdensity.service.main import create_app
 from camdensity.settings import CAMERA_TYPES, OPERATOR_TYPES, SITE_CATEGORIES
-from service import exports
-from service.main import create_app
 
 CENTER = (60.1699, 24.9384)  # lat, lon: central Helsinki
 RESOLUTIONS = {8: 4, 9: 9}   # resolution -> grid_disk radius of the synthetic city

@@ -23,10 +23,10 @@ import pytest
 import shapely
 from fastapi.testclient import TestClient
 
+from camdensity.service.main import create_app
+from camdensity.service.routes.map import data_dates
+from camdensity.tiles.tilejson import DENSITY_RAMP, NEAR_SITE_OUTLINE
 from routes.tiles_seed import CENTER, tiles_db  # noqa: F401  (fixture)
-from service.main import create_app
-from service.routes.map import data_dates
-from tiles.tilejson import DENSITY_RAMP, NEAR_SITE_OUTLINE
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -119,7 +119,7 @@ def test_map_without_near_categories_has_no_outline_legend(client: TestClient) -
 
 
 def test_map_near_site_outline_is_thin_and_not_the_ramp() -> None:
-    from tiles.tilejson import NEAR_SITE_OUTLINE_WIDTH
+    from camdensity.tiles.tilejson import NEAR_SITE_OUTLINE_WIDTH
 
     assert NEAR_SITE_OUTLINE_WIDTH <= 1.5
     outline = [int(NEAR_SITE_OUTLINE[i:i + 2], 16) for i in (1, 3, 5)]
@@ -208,7 +208,7 @@ def server(tiles_db: str) -> Iterator[str]:  # noqa: F811
     port = _free_port()
     env = {**os.environ, "DATABASE_URL": tiles_db}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "service.main:app", "--host", "127.0.0.1",
+        [sys.executable, "-m", "uvicorn", "camdensity.service.main:app", "--host", "127.0.0.1",
          "--port", str(port), "--no-access-log"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from service.main import create_app
+from camdensity.service.main import create_app
 
 
 @pytest.fixture(scope="module")

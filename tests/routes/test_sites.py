@@ -125,7 +125,7 @@ def test_bad_parameters_are_422_with_a_message(
 
 
 def test_helsinki_sites_ranked_by_measured_exposure(helsinki: str) -> None:
-    from service.main import create_app
+    from camdensity.service.main import create_app
 
     with TestClient(create_app(helsinki)) as client, psycopg.connect(helsinki) as conn:
         body = _get(client, order="-exposure", limit=1000)
@@ -141,7 +141,7 @@ def test_helsinki_sites_ranked_by_measured_exposure(helsinki: str) -> None:
 
 
 def test_lone_private_cameras_near_a_site_are_not_shown() -> None:
-    from service.routes.sites import private_masked
+    from camdensity.service.routes.sites import private_masked
 
     minimum = method_settings().private_min_per_cell
     masked = private_masked({

@@ -15,11 +15,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from camdensity import settings as settings_mod
+from camdensity.service.main import create_app
 from camdensity.settings import ServiceSettings
+from camdensity.tiles.grid import resolution_for_zoom
+from camdensity.tiles.tilejson import attribution
 from routes.tiles_seed import CENTER, seed, tiles_db  # noqa: F401  (fixture)
-from service.main import create_app
-from tiles.grid import resolution_for_zoom
-from tiles.tilejson import attribution
 
 ZOOM_TABLE = ServiceSettings().tile_zoom_resolutions
 NEAR_M = 200.0
@@ -501,8 +501,8 @@ def test_helsinki_tile_counts_match_the_cameras(helsinki_client: tuple[TestClien
 
 
 def test_data_far_apart_opens_on_the_busiest_city() -> None:
-    from tiles.source import Extent
-    from tiles.tilejson import FOCUS_ZOOM, default_zoom
+    from camdensity.tiles.source import Extent
+    from camdensity.tiles.tilejson import FOCUS_ZOOM, default_zoom
 
     # Helsinki and the US West in one store: the box's middle is in the Atlantic.
     both = Extent(-124.7, 35.9, 25.0, 60.2, focus_lon=-122.33, focus_lat=47.6)
