@@ -96,6 +96,10 @@ class ServiceSettings(BaseSettings):
     geocoder_url: str | None = None  # Nominatim/Pelias-compatible search URL, optional
     geocoder_kind: str = "nominatim"
     geocoder_timeout_s: float = 5.0  # an external geocoder slower than this is an error (502)
+    # `camdensity publish`: tiles rendered at once over this many connections.
+    publish_workers: int = 4
+    # GET /export/tiles.pmtiles renders on request: at most this many candidate tiles (a 422 above).
+    pmtiles_export_max_tiles: int = 2000
 
 
 @lru_cache
