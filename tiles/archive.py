@@ -49,6 +49,14 @@ class ArchiveRequest:
     maxzoom: int = 14
     bbox: tuple[float, float, float, float] | None = None
 
+    def grid_tiles(self) -> int:
+        """Tiles of the grid in the box at the zooms asked for (an upper bound on the archive)."""
+        total = 0
+        for z in range(self.minzoom, self.maxzoom + 1):
+            x0, x1, y0, y1 = tile_range(z, self.bbox)
+            total += (x1 - x0 + 1) * (y1 - y0 + 1)
+        return total
+
     def check(self) -> None:
         """Raise ArchiveError unless 0 <= minzoom <= maxzoom <= MAX_ZOOM."""
         if not 0 <= self.minzoom <= self.maxzoom <= MAX_ZOOM:
@@ -120,6 +128,9 @@ async def plan_tiles(
     plan: list[tuple[int, int, int, int, str]] = []
     async with conn.transaction():
         await conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        # generate_series is costed at 1000 rows a call, so the planner JIT-compiles a query that
+        # runs in milliseconds: 1-2 s of compiling per zoom.
+        await conn.execute("SET LOCAL jit = off")
         snapshot = await current_snapshot(conn)
         if snapshot is None:
             raise ArchiveError("no finished build yet: run `camdensity build` first")
@@ -195,95 +206,120 @@ def metadata(
     return doc
 
 
+class TooManyTiles(ArchiveError):
+    """A box spanning more tiles than a limit allows (the HTTP export's)."""
+
+
 async def write_archive(
     url: str,
     out: BinaryIO,
     request: ArchiveRequest,
     *,
     workers: int = 4,
-    previous: Previous | None = None,
-    tiles_url: str = "tiles.pmtiles",
-    on_plan: Callable[[int], None] = lambda total: None,
-    on_tile: Callable[[], None] = lambda: None,
+    **options: Any,
 ) -> ArchiveResult:
-    """Write the archive to `out`; tiles rendered over `workers` connections, in tile-id order."""
-    request.check()
-    started = time.perf_counter()
-    source = TileSource(service_settings(), method_settings())
-    window = max(1, workers) * 8  # tiles in flight: bounded memory, workers kept busy
+    """`write_archive_with` over a pool of `workers` connections of its own to `url`."""
     async with AsyncConnectionPool(
         url, min_size=max(1, workers), max_size=max(1, workers),
         kwargs={"autocommit": True, "prepare_threshold": 1}, open=False,
     ) as pool:
         await pool.wait(timeout=30)
+        return await write_archive_with(pool, out, request, workers=workers, **options)
+
+
+async def write_archive_with(
+    pool: AsyncConnectionPool,
+    out: BinaryIO,
+    request: ArchiveRequest,
+    *,
+    workers: int = 4,
+    previous: Previous | None = None,
+    tiles_url: str = "tiles.pmtiles",
+    max_tiles: int | None = None,
+    limit_name: str = "",
+    on_plan: Callable[[int], None] = lambda total: None,
+    on_tile: Callable[[], None] = lambda: None,
+) -> ArchiveResult:
+    """Write the archive to `out`: `workers` tiles rendered at once, written in tile-id order.
+    A box spanning more than `max_tiles` tiles raises TooManyTiles naming `limit_name`."""
+    request.check()
+    started = time.perf_counter()
+    source = TileSource(service_settings(), method_settings())
+    window = max(1, workers) * 8  # tiles in flight: bounded memory, workers kept busy
+    if max_tiles is not None and (grid := request.grid_tiles()) > max_tiles:
+        raise TooManyTiles(
+            f"the box spans {grid:,} tiles at zooms {request.minzoom}-{request.maxzoom}, more "
+            f"than {limit_name} ({max_tiles:,}): narrow the bbox or the zooms, or use "
+            "`camdensity publish`"
+        )
+    async with pool.connection() as conn:
+        snapshot, plan = await plan_tiles(conn, source, request)
+    extent = await source.extent(pool, snapshot.snapshot)
+    on_plan(len(plan))
+    result = ArchiveResult(snapshot=snapshot, extent=extent)
+    if not plan:
+        raise ArchiveError("nothing to publish: no hexagon or site in the box and zooms asked for")
+
+    async def render(z: int, x: int, y: int) -> bytes:
         async with pool.connection() as conn:
-            snapshot, plan = await plan_tiles(conn, source, request)
-        extent = await source.extent(pool, snapshot.snapshot)
-        on_plan(len(plan))
-        result = ArchiveResult(snapshot=snapshot, extent=extent)
-        if not plan:
-            raise ArchiveError("nothing to publish: no hexagon or site in the box and zooms asked for")
+            read, data = await render_tile(
+                conn, z, x, y, resolution_for_zoom(z, source.zoom_resolutions),
+                request.filters, source.near_radius_m,
+            )
+        if read != snapshot.snapshot:
+            raise ArchiveError(
+                f"the data version changed from {snapshot.snapshot} to {read} while "
+                "publishing; publish again"
+            )
+        # mtime=0: the same tile compresses to the same bytes, so deduplication finds it.
+        return gzip.compress(data, compresslevel=6, mtime=0) if data else b""
 
-        async def render(z: int, x: int, y: int) -> bytes:
-            async with pool.connection() as conn:
-                read, data = await render_tile(
-                    conn, z, x, y, resolution_for_zoom(z, source.zoom_resolutions),
-                    request.filters, source.near_radius_m,
-                )
-            if read != snapshot.snapshot:
-                raise ArchiveError(
-                    f"the data version changed from {snapshot.snapshot} to {read} while "
-                    "publishing; publish again"
-                )
-            # mtime=0: the same tile compresses to the same bytes, so deduplication finds it.
-            return gzip.compress(data, compresslevel=6, mtime=0) if data else b""
+    writer = Writer(out)
+    old = _previous_tiles(previous)
+    old_tile = next(old, None)
+    pending: deque[tuple[int, str, asyncio.Task[bytes] | bytes]] = deque()
 
-        writer = Writer(out)
-        old = _previous_tiles(previous)
-        old_tile = next(old, None)
-        pending: deque[tuple[int, str, asyncio.Task[bytes] | bytes]] = deque()
+    def flush_ready(data: bytes, tile_id: int, key: str) -> None:
+        result.keys[tile_id] = key  # empty ones too: not rendered again while unchanged
+        if data:
+            writer.write_tile(tile_id, data)
+            result.tiles += 1
+        else:
+            result.empty += 1
+        on_tile()
 
-        def flush_ready(data: bytes, tile_id: int, key: str) -> None:
-            result.keys[tile_id] = key  # empty ones too: not rendered again while unchanged
-            if data:
-                writer.write_tile(tile_id, data)
-                result.tiles += 1
+    async def flush_one() -> None:
+        tile_id, key, item = pending.popleft()
+        flush_ready(item if isinstance(item, bytes) else await item, tile_id, key)
+
+    try:
+        for tile_id, z, x, y, key in plan:
+            while old_tile is not None and old_tile[0] < tile_id:
+                old_tile = next(old, None)
+            if previous is not None and previous.keys.get(tile_id) == key:
+                # Unchanged: its bytes from the old archive, or still empty (not in it).
+                same = old_tile is not None and old_tile[0] == tile_id
+                pending.append((tile_id, key, old_tile[1] if same else b""))
+                result.reused += 1
             else:
-                result.empty += 1
-            on_tile()
-
-        async def flush_one() -> None:
-            tile_id, key, item = pending.popleft()
-            flush_ready(item if isinstance(item, bytes) else await item, tile_id, key)
-
-        try:
-            for tile_id, z, x, y, key in plan:
-                while old_tile is not None and old_tile[0] < tile_id:
-                    old_tile = next(old, None)
-                if previous is not None and previous.keys.get(tile_id) == key:
-                    # Unchanged: its bytes from the old archive, or still empty (not in it).
-                    same = old_tile is not None and old_tile[0] == tile_id
-                    pending.append((tile_id, key, old_tile[1] if same else b""))
-                    result.reused += 1
-                else:
-                    pending.append((tile_id, key, asyncio.ensure_future(render(z, x, y))))
-                    result.rendered += 1
-                while len(pending) > window:
-                    await flush_one()
-            while pending:
+                pending.append((tile_id, key, asyncio.ensure_future(render(z, x, y))))
+                result.rendered += 1
+            while len(pending) > window:
                 await flush_one()
-        except BaseException:
-            for _, _, item in pending:
-                if isinstance(item, asyncio.Task):
-                    item.cancel()
-            raise
-        finally:
-            old.close()
-        if not result.tiles:
-            raise ArchiveError("nothing to publish: every tile in the box and zooms asked for is empty")
-        center_zoom = default_zoom(extent) if extent else request.minzoom
-        writer.finalize(header(request, extent, center_zoom),
-                        metadata(request, snapshot, extent, source, tiles_url))
-        result.contents = len(writer.hash_to_offset)
+        while pending:
+            await flush_one()
+    except BaseException:
+        for _, _, item in pending:
+            if isinstance(item, asyncio.Task):
+                item.cancel()
+        raise
+    finally:
+        old.close()
+    if not result.tiles:
+        raise ArchiveError("nothing to publish: every tile in the box and zooms asked for is empty")
+    center_zoom = default_zoom(extent) if extent else request.minzoom
+    writer.finalize(header(request, extent, center_zoom),
+                    metadata(request, snapshot, extent, source, tiles_url))
+    result.contents = len(writer.hash_to_offset)
     result.seconds = time.perf_counter() - started
     return result

@@ -225,7 +225,21 @@ def test_bundle_opens_from_a_static_server(bundle: Path, tmp_path: Path) -> None
 # --- incremental republish -----------------------------------------------------------------
 
 
-def test_republish_renders_only_changed_tiles(db: str, tmp_path: Path) -> None:
+@pytest.fixture
+def changing_db(admin_url: str) -> Iterator[str]:
+    """The synthetic store in a database of its own, for a test that builds again."""
+    url = testing.create_database(admin_url)
+    try:
+        with psycopg.connect(url) as conn:
+            seed(conn, n=300)
+        with testing.pointed_at(url):
+            yield url
+    finally:
+        testing.drop_database(admin_url, url)
+
+
+def test_republish_renders_only_changed_tiles(changing_db: str, tmp_path: Path) -> None:
+    db = changing_db
     out = tmp_path / "site"
     run_cli("publish", str(out), "--maxzoom", "12", "--no-exports")
     first = out.resolve()
@@ -254,3 +268,39 @@ def test_republish_renders_only_changed_tiles(db: str, tmp_path: Path) -> None:
         assert_equals_live(fresh, after, data_box(db), range(13))
     # The output was swapped: the old bundle folder is gone, the link names the new one.
     assert out.is_symlink() and out.resolve() != first and not first.exists()
+
+
+# --- GET /export/tiles.pmtiles -------------------------------------------------------------
+
+
+def test_http_pmtiles_export_equals_the_live_tiles(client: TestClient) -> None:
+    from pmtiles.reader import MemorySource
+
+    box = ",".join(map(str, SMALL_BOX))
+    r = client.get("/export/tiles.pmtiles", params={"bbox": box, "minzoom": 12, "maxzoom": 14,
+                                                    "operators": "public"})
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == "application/vnd.pmtiles"
+    assert 'filename="camdensity-tiles-synth-1-z12-14.pmtiles"' in r.headers["content-disposition"]
+    get_bytes = MemorySource(r.content)
+    assert Reader(get_bytes).metadata()["camdensity"]["filters"]["operators"] == ["public"]
+    tiles = {zxy: gzip.decompress(data) for zxy, data in all_tiles(get_bytes)}
+    assert tiles and {z for z, _, _ in tiles} == {12, 13, 14}
+    assert_equals_live(client, tiles, SMALL_BOX, range(12, 15), {"operators": "public"}, margin=0)
+    again = client.get("/export/tiles.pmtiles", params={"bbox": box, "minzoom": 12, "maxzoom": 14,
+                                                        "operators": "public"},
+                       headers={"If-None-Match": r.headers["etag"]})
+    assert again.status_code == 304
+
+
+@pytest.mark.parametrize(("params", "message"), [
+    ({"bbox": "24,60,25,61", "maxzoom": 18}, "more than CAMDENSITY_PMTILES_EXPORT_MAX_TILES (2,000)"),
+    ({"bbox": "-180,-85,180,85", "minzoom": 6, "maxzoom": 6}, "spans 4,096 tiles at zooms 6-6"),
+    ({"bbox": "24,60,25"}, "bbox must be 4 comma-separated numbers"),
+    ({"bbox": "24,60,25,61", "minzoom": 9, "maxzoom": 3}, "minzoom <= maxzoom"),
+    ({"bbox": "24,60,25,61", "types": "drone"}, "unknown camera types: drone"),
+    ({"bbox": "-10,-10,-9,-9", "minzoom": 8, "maxzoom": 10}, "nothing to publish"),
+])
+def test_http_pmtiles_export_rejects(client: TestClient, params: dict[str, Any], message: str) -> None:
+    r = client.get("/export/tiles.pmtiles", params=params)
+    assert r.status_code == 422 and message in r.text, r.text
