@@ -91,6 +91,7 @@ class TileSource:
         cached = self.tiles.get(key)
         if isinstance(cached, bytes):
             return Tile(snapshot, cached)
+        self.snapshots.check_store()
         async with pool.connection() as conn:
             read_snapshot, data = await render_tile(
                 conn, z, x, y, resolution_for_zoom(z, self.zoom_resolutions), filters,
@@ -106,6 +107,7 @@ class TileSource:
         cached = self.extents.get(snapshot)
         if isinstance(cached, Extent):
             return cached
+        self.snapshots.check_store()
         async with pool.connection() as conn:
             cur = await conn.execute(sql.query("tile_extent"))
             row = await cur.fetchone()
