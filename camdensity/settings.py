@@ -36,6 +36,18 @@ class DatabaseSettings(BaseSettings):
     pg_user: str = "camdensity"
     pool_min_size: int = 1
     pool_max_size: int = 8
+    # Least privilege: `serve` reads through this role (SELECT on published tables only), never
+    # as the owner in DATABASE_URL. Its credentials: CAMDENSITY_API_DATABASE_URL when given, else
+    # derived from the owner's URL (same server; password an HMAC of the owner's, or none when
+    # the owner needs none, as with the embedded cluster's peer authentication).
+    api_role: str = Field(default="camdensity_api", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    api_database_url: str | None = None
+    # Outage behaviour: a request waits at most this long for a pooled connection (then 503),
+    # a new connection at most connect_timeout_s, a statement at most statement_timeout_ms.
+    pool_timeout_s: float = Field(default=1.0, gt=0)
+    connect_timeout_s: int = Field(default=1, ge=1)
+    statement_timeout_ms: int = Field(default=10_000, ge=0)
+    retry_after_s: int = Field(default=5, ge=1)  # the Retry-After of a 503 while the store is down
 
     @property
     def embedded(self) -> bool:
@@ -74,6 +86,9 @@ class MethodSettings(BaseSettings):
     city_radius_m: float = 10_000.0
     # Hexagon d_<category>: nearest site searched this far from the cell centre, else NULL.
     site_distance_limit_m: float = 50_000.0
+    # A camera with a known direction faces a site inside this cone (degrees wide, centred on
+    # each bearing it gives; a range "90-180" is its own sector).
+    fov_deg: float = 90.0
 
 
 class ServiceSettings(BaseSettings):
@@ -124,6 +139,25 @@ def ingest_settings() -> IngestSettings:
     return IngestSettings()
 
 
+class EvidenceSettings(BaseSettings):
+    """Evidence: the null-model comparison, fields of view drawn, history kept."""
+
+    model_config = SettingsConfigDict(env_prefix="CAMDENSITY_", extra="ignore")
+
+    # Null model: at most this many baseline places, drawn from this far around the sites.
+    analysis_baseline_n: int = 1000
+    analysis_area_m: float = 10_000.0
+    analysis_bootstrap: int = 2000        # bootstrap resamples for the 95% intervals
+    analysis_permutations: int = 5000     # permutations for the p-value
+    analysis_min_sites: int = 5           # fewer sites: "too small to say"
+    analysis_min_baseline: int = 30       # fewer baseline places: "too small to say"
+    analysis_max_radius_m: int = 2000
+    # Builds whose history (site exposure, hexagon totals) is kept; older ones are pruned.
+    history_keep_builds: int = 20
+    fov_min_zoom: int = 15                # the tiles' `fov` layer is drawn from this zoom on
+    fov_draw_radius_m: float = 40.0       # length of the drawn view cones
+
+
 @lru_cache
 def database_settings() -> DatabaseSettings:
     return DatabaseSettings()
@@ -132,6 +166,11 @@ def database_settings() -> DatabaseSettings:
 @lru_cache
 def method_settings() -> MethodSettings:
     return MethodSettings()
+
+
+@lru_cache
+def evidence_settings() -> EvidenceSettings:
+    return EvidenceSettings()
 
 
 @lru_cache
