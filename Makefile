@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: setup system demo test serve lint bench db-stop clean
+.PHONY: setup system demo test serve lint bench bench-publish db-stop clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,11 @@ lint: $(STAMP)
 ## Benchmarks (on demand, not part of `make test`)
 bench: setup
 	$(BIN)/python -m pytest -q bench --benchmark-only $(PYTEST_ARGS)
+
+## Publish US-West z0-14 and serve it: static PMTiles (nginx) vs the live endpoint under wrk
+bench-publish: setup
+	scripts/install-system.sh --bench
+	$(BIN)/python -m bench.publish_serving
 
 db-stop:
 	$(BIN)/camdensity db stop

@@ -4,8 +4,11 @@
 set -euo pipefail
 
 # --test adds what the test suite drives: Chromium (map rendering) and docker-compose (config check).
+# --bench adds what bench/publish_serving.py drives: wrk (HTTP load) and nginx (a static host).
 want_test=0
+want_bench=0
 [ "${1:-}" = "--test" ] && want_test=1
+[ "${1:-}" = "--bench" ] && want_bench=1
 
 pg_major() {
   if command -v pg_config >/dev/null 2>&1; then
@@ -34,6 +37,13 @@ sharedir="/usr/share/postgresql/${major}"
 if [ "$want_test" -eq 1 ]; then
   command -v chromium >/dev/null 2>&1 || packages+=(chromium)
   command -v docker-compose >/dev/null 2>&1 || packages+=(docker-compose)
+fi
+
+# tilemaker: `camdensity basemap` turns an .osm.pbf into vector tiles (make demo builds one).
+command -v tilemaker >/dev/null 2>&1 || packages+=(tilemaker)
+if [ "$want_bench" -eq 1 ]; then
+  command -v wrk >/dev/null 2>&1 || packages+=(wrk)
+  command -v nginx >/dev/null 2>&1 || packages+=(nginx)
 fi
 
 if [ ${#packages[@]} -gt 0 ]; then
