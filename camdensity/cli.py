@@ -509,6 +509,10 @@ def publish(
     )] = None,
     exports: Annotated[bool, typer.Option("--exports/--no-exports", help="Add hexagon exports.")] = True,
     full: Annotated[bool, typer.Option("--full", help="Render every tile (no reuse of the last publish).")] = False,
+    basemap: Annotated[Path | None, typer.Option(
+        help="Basemap archive to include (default: CAMDENSITY_BASEMAP_PATH when it exists)."
+    )] = None,
+    no_basemap: Annotated[bool, typer.Option("--no-basemap", help="Publish without a basemap.")] = False,
 ) -> None:
     """Write a static bundle of the newest build: tiles.pmtiles, index.html, style.json, tiles.json,
     exports and README.txt, for any static host (range requests, no server code)."""
@@ -525,6 +529,11 @@ def publish(
         request.check()
     except (ExportError, FilterError, ArchiveError) as exc:
         fail(str(exc))
+    if basemap is not None and not basemap.is_file():
+        fail(f"basemap {basemap} is not a file: build one with `camdensity basemap CITY.osm.pbf`")
+    default_basemap = service_settings().basemap_path
+    if basemap is None and not no_basemap and default_basemap.is_file():
+        basemap = default_basemap
     url = migrated_url()
     with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
                   TimeRemainingColumn(), console=console, transient=True) as progress:
@@ -532,7 +541,7 @@ def publish(
         try:
             result = write_bundle(
                 url, out_dir, request, workers=workers or service_settings().publish_workers,
-                exports=exports, full=full,
+                exports=exports, full=full, basemap=None if no_basemap else basemap,
                 on_plan=lambda total: progress.update(task, total=total),
                 on_tile=lambda: progress.advance(task),
             )
@@ -545,7 +554,30 @@ def publish(
         f"published snapshot {a.snapshot.snapshot} to {out_dir}: {a.tiles:,} tiles "
         f"({a.contents:,} distinct, {a.empty:,} empty left out) in {a.seconds:.1f} s "
         f"({a.tiles_per_s:,.0f} tiles/s), tiles.pmtiles {a.size:,} bytes{reuse}"
+        + ("" if no_basemap or basemap is None else f"; basemap {basemap}")
     )
+
+
+@app.command("basemap")
+def basemap_command(
+    pbf: Annotated[Path, typer.Argument(help="OpenStreetMap extract (.osm.pbf) of the area.")],
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", help="Archive to write (default: CAMDENSITY_BASEMAP_PATH)."
+    )] = None,
+    bbox: Annotated[str | None, typer.Option(
+        help="minlon,minlat,maxlon,maxlat when the extract has no bounding box header."
+    )] = None,
+) -> None:
+    """Build the offline basemap (water, parks, roads, rail, place and street names) with
+    tilemaker; /map, /style.json and `camdensity publish` use it."""
+    from camdensity.tiles.basemap import BasemapError, build_basemap
+
+    target = output or service_settings().basemap_path
+    try:
+        result = build_basemap(pbf, target, bbox)
+    except BasemapError as exc:
+        fail(str(exc))
+    typer.echo(f"basemap: {result.tiles:,} tiles, {result.size:,} bytes in {result.path}")
 
 
 @app.command()
@@ -554,7 +586,7 @@ def demo(
     port: Annotated[int | None, typer.Option(help="Port (default: PORT or 8000).")] = None,
 ) -> None:
     """Load the bundled data (each file once), build when anything changed, then serve."""
-    from camdensity.demo import DEMO_IMPORTS
+    from camdensity.demo import DEMO_BASEMAP, DEMO_IMPORTS
 
     migrated_url()
     for entity, path, extra in DEMO_IMPORTS:
@@ -563,6 +595,13 @@ def demo(
             fail(f"loading {path.name} ({entity}) failed")
     if app(["build"], standalone_mode=False):  # a no-op when nothing changed
         fail("build failed")
+    if not service_settings().basemap_path.is_file():  # the Helsinki basemap, once
+        import shutil
+
+        if shutil.which("tilemaker") is None:
+            console.print("no basemap: tilemaker is not installed (scripts/install-system.sh)")
+        elif app(["basemap", str(DEMO_BASEMAP)], standalone_mode=False):
+            console.print("no basemap: building it failed (the map works without one)")
     if serve_api:
         console.print(
             f"serving on http://{service_settings().host}:{port or service_settings().port}"

@@ -8,6 +8,8 @@ from camdensity.settings import PROJECT_ROOT
 
 DATA = PROJECT_ROOT / "data"
 US_WEST_BBOX = "-125,36,-102,49"
+# `make demo` builds the offline basemap from this extract (when tilemaker is installed).
+DEMO_BASEMAP = DATA / "helsinki" / "helsinki_center.osm.pbf"
 
 # (ingest sub-command, file, extra arguments); each import is a no-op once loaded.
 DEMO_IMPORTS: tuple[tuple[str, Path, tuple[str, ...]], ...] = (

@@ -28,6 +28,7 @@ from camdensity.tiles.archive import (
     config_digest,
     write_archive,
 )
+from camdensity.tiles.basemap import BASEMAP_ATTRIBUTION, FONT_FILES
 from camdensity.tiles.source import TileSource
 from camdensity.tiles.tilejson import (
     HEXAGON_FIELDS,
@@ -47,6 +48,9 @@ VENDORED = (
     "maplibre-gl.mjs", "maplibre-gl-worker.mjs", "maplibre-gl.css", "pmtiles.js",
     "LICENSE.maplibre-gl.txt", "LICENSE.pmtiles.txt",
 )
+
+BASEMAP = "basemap.pmtiles"
+FONTS = (*(name for name, _ in FONT_FILES), "LICENSE.noto-sans.txt")
 
 _templates = jinja2.Environment(
     loader=jinja2.PackageLoader("camdensity.service", "templates"), autoescape=True, trim_blocks=True
@@ -87,7 +91,8 @@ def render_index(result: ArchiveResult, request: ArchiveRequest, doc_style: dict
     near = near_categories(request.filters)
     return _templates.get_template("bundle.html").render(
         style_json=_json_in_script(doc_style),
-        view_json=_json_in_script({"lon": lon, "lat": lat, "zoom": zoom}),
+        view_json=_json_in_script({"lon": lon, "lat": lat, "zoom": zoom,
+                                   "baseStyle": service_settings().basemap_style}),
         ramp=ramp_labels(),
         near_outline=NEAR_SITE_OUTLINE,
         near_radius_m=f"{method_settings().near_site_radius_m:g}",
@@ -98,7 +103,8 @@ def render_index(result: ArchiveResult, request: ArchiveRequest, doc_style: dict
         snapshot=snap.snapshot,
         built_at=snap.built_at.date().isoformat(),
         data_dates=data_dates(snap.sources),
-        attribution=attribution(snap.sources),
+        attribution=attribution(snap.sources) + (
+            f" · basemap {BASEMAP_ATTRIBUTION}" if "basemap" in doc_style["sources"] else ""),
         hex_tooltip_fields=_json_in_script([[k, k.replace("_", " ")] for k in HEXAGON_FIELDS]),
         site_tooltip_fields=_json_in_script([[k, k.replace("_", " ")] for k in SITE_FIELDS]),
     )
@@ -190,6 +196,7 @@ def publish(
     workers: int,
     exports: bool = True,
     full: bool = False,
+    basemap: Path | None = None,
     on_plan: Callable[[int], None] = lambda total: None,
     on_tile: Callable[[], None] = lambda: None,
 ) -> PublishResult:
@@ -213,8 +220,13 @@ def publish(
         result.size = (stage / ARCHIVE).stat().st_size
         write_state(stage / STATE, config, result.keys)
         files = [ARCHIVE]
-        # The service's style over the archive beside the page.
-        doc_style = style(f"pmtiles://{ARCHIVE}", attribution(result.snapshot.sources))
+        # The service's style over the archive beside the page, over the basemap if there is one.
+        base = None
+        if basemap is not None:
+            shutil.copyfile(basemap, stage / BASEMAP)
+            base = {"type": "vector", "url": f"pmtiles://{BASEMAP}"}
+            files += [BASEMAP, *FONTS]
+        doc_style = style(f"pmtiles://{ARCHIVE}", attribution(result.snapshot.sources), base)
         tj = archive_metadata(stage / ARCHIVE)  # TileJSON fields as written into the archive
         tj.pop("camdensity", None)
         tj["tiles"] = [f"pmtiles://{ARCHIVE}/{{z}}/{{x}}/{{y}}"]
@@ -223,7 +235,7 @@ def publish(
         (stage / "index.html").write_text(render_index(result, request, doc_style))
         files += ["index.html", "style.json", "tiles.json"]
         static = resources.files("camdensity.service").joinpath("static")
-        for name in VENDORED:
+        for name in VENDORED + (FONTS if basemap is not None else ()):
             (stage / name).write_bytes(static.joinpath(name).read_bytes())
         files += list(VENDORED)
         if exports:

@@ -112,6 +112,11 @@ class ServiceSettings(BaseSettings):
     geocoder_url: str | None = None  # Nominatim/Pelias-compatible search URL, optional
     geocoder_kind: str = "nominatim"
     geocoder_timeout_s: float = 5.0  # an external geocoder slower than this is an error (502)
+    # The offline basemap `camdensity basemap` writes; /map, /style.json and publish use it when
+    # it exists. CAMDENSITY_BASEMAP_STYLE: an external MapLibre style for the published page
+    # instead (off: it tells that style's host who looks at the map).
+    basemap_path: Path = PROJECT_ROOT / ".camdensity" / "basemap.pmtiles"
+    basemap_style: str | None = None
     # `camdensity publish`: tiles rendered at once over this many connections.
     publish_workers: int = 4
     # GET /export/tiles.pmtiles renders on request: a box spanning at most this many tiles (else 422).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -15,6 +16,8 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"
 SHARED_DATA = ROOT.parent / "shared" / "data"
 HELSINKI_PBF = DATA / "helsinki" / "helsinki_center.osm.pbf"
+# Tests see no basemap unless they build one (`make demo` leaves one in .camdensity/).
+os.environ["CAMDENSITY_BASEMAP_PATH"] = str(ROOT / ".camdensity" / "no-basemap-in-tests.pmtiles")
 
 
 @pytest.fixture(scope="session")

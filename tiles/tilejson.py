@@ -119,10 +119,17 @@ def density_color_expression() -> list[Any]:
     return expr
 
 
-def style(tilejson_url: str, attribution_html: str) -> dict[str, Any]:
-    """A MapLibre style v8 over the tiles; a background layer only, so it needs no internet."""
+def style(
+    tilejson_url: str, attribution_html: str, basemap: dict[str, Any] | None = None,
+    fonts_prefix: str = "",
+) -> dict[str, Any]:
+    """A MapLibre style v8 over the tiles; with `basemap` (a vector source of camdensity's
+    basemap archive) its quiet layers under the hexagons and its labels drawn with the font files
+    at `fonts_prefix`; every URL is ours, so it needs no internet."""
+    from camdensity.tiles import basemap as bm
+
     near_any = ["any", *[["==", ["get", f"near_{c}"], True] for c in NEAR_CATEGORIES]]
-    return {
+    doc: dict[str, Any] = {
         "version": 8,
         "name": "camdensity",
         "metadata": {"attribution": attribution_html},
@@ -162,3 +169,14 @@ def style(tilejson_url: str, attribution_html: str) -> dict[str, Any]:
             },
         ],
     }
+    if basemap is not None:
+        doc["sources"]["basemap"] = basemap
+        doc["font-faces"] = bm.font_faces(fonts_prefix)
+        layers = doc["layers"]
+        # Under the hexagons: water, parks, roads; above them (below the sites): the names.
+        doc["layers"] = [layers[0], *bm.under_layers("basemap"), *layers[1:-1],
+                         *bm.label_layers("basemap"), layers[-1]]
+        doc["metadata"]["attribution"] = (
+            f"{attribution_html} · basemap {html.escape(bm.BASEMAP_ATTRIBUTION)}"
+        )
+    return doc

@@ -1,16 +1,21 @@
-"""`/export/tiles.pmtiles`: a PMTiles archive of a small area's tiles, rendered on request."""
+"""PMTiles archives over HTTP: `/export/tiles.pmtiles` (a small area's tiles, rendered on request)
+and `/basemap/{z}/{x}/{y}.mvt` (tiles of the offline basemap archive)."""
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
+from importlib import resources
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 
 from camdensity.service.exports import ExportError, parse_bbox
 from camdensity.service.openapi import NO_BUILD, NOT_MODIFIED, error
 from camdensity.service.routes.tiles import (
+    MVT_MEDIA_TYPE,
     FiltersDep,
     SourceDep,
     cache_headers,
@@ -19,7 +24,8 @@ from camdensity.service.routes.tiles import (
 )
 from camdensity.settings import service_settings
 from camdensity.tiles.archive import ArchiveError, ArchiveRequest, write_archive_with
-from camdensity.tiles.grid import MAX_ZOOM
+from camdensity.tiles.basemap import FONT_FILES, read_tile
+from camdensity.tiles.grid import MAX_ZOOM, TileOutOfRange, check_tile
 from camdensity.tiles.source import TileSource
 
 PMTILES_MEDIA_TYPE = "application/vnd.pmtiles"
@@ -79,3 +85,44 @@ async def export_pmtiles(
     headers["ETag"] = _etag(source, result.snapshot.snapshot, archive)  # the version it holds
     headers["Content-Disposition"] = f'attachment; filename="{name}"'
     return Response(out.getvalue(), media_type=PMTILES_MEDIA_TYPE, headers=headers)
+
+
+@router.get(
+    "/basemap/{z}/{x}/{y}.mvt",
+    summary="Offline basemap tile (water, parks, roads, rail, places) when `camdensity basemap` built one",
+    response_class=Response,
+    tags=["tiles"],
+    responses={
+        200: {"content": {MVT_MEDIA_TYPE: {}}, "description": "Mapbox Vector Tile (gzip)"},
+        204: {"description": "Empty tile"},
+        404: error("No basemap was built, or no such tile"),
+    },
+)
+async def get_basemap_tile(request: Request, z: int, x: int, y: int) -> Response:
+    """A tile of the basemap archive (CAMDENSITY_BASEMAP_PATH), as stored (gzip)."""
+    path = service_settings().basemap_path
+    if not path.is_file():
+        raise HTTPException(status_code=404, detail="no basemap: run `camdensity basemap CITY.osm.pbf`")
+    try:
+        check_tile(z, x, y)
+    except TileOutOfRange as exc:
+        raise HTTPException(status_code=404, detail=str(exc)) from exc
+    data = await run_in_threadpool(read_tile, path, z, x, y)
+    stamp = path.stat().st_mtime_ns
+    headers = {**cache_headers(), "ETag": f'"basemap-{stamp:x}"', "Vary": "Accept-Encoding"}
+    if etag_matches(request.headers.get("if-none-match"), headers["ETag"]):
+        return Response(status_code=304, headers=headers)
+    if not data:
+        return Response(status_code=204, headers=headers)
+    if "gzip" in request.headers.get("accept-encoding", ""):
+        return Response(data, media_type=MVT_MEDIA_TYPE, headers={**headers, "Content-Encoding": "gzip"})
+    return Response(gzip.decompress(data), media_type=MVT_MEDIA_TYPE, headers=headers)
+
+
+@router.get("/fonts/{name}", include_in_schema=False)
+async def get_font(name: str) -> Response:
+    """A label font file of the basemap style (only those: a whitelist, not a file server)."""
+    if name not in {file for file, _ in FONT_FILES}:
+        raise HTTPException(status_code=404, detail=f"no font {name!r}")
+    data = resources.files("camdensity.service").joinpath("static", name).read_bytes()
+    return Response(data, media_type="font/woff2", headers=cache_headers())

@@ -27,6 +27,7 @@ from camdensity.service.routes.tiles import (
 )
 from camdensity.service.snapshot import Snapshot
 from camdensity.settings import method_settings, service_settings
+from camdensity.tiles.basemap import BASEMAP_ATTRIBUTION
 from camdensity.tiles.filters import TileFilters
 from camdensity.tiles.source import Extent
 from camdensity.tiles.tilejson import (
@@ -119,7 +120,39 @@ def ramp_labels() -> list[tuple[str, str]]:
     return rows
 
 
-def deck_json(tiles_url: str, lat: float, lon: float, zoom: float, filters: TileFilters) -> str:
+def basemap_layer(url: str) -> pdk.Layer:
+    """The offline basemap under the hexagons, quietly: water and parks filled, roads and rail as
+    thin lines (the place and street names are drawn by the published MapLibre page)."""
+    return pdk.Layer(
+        "MVTLayer",
+        id="basemap",
+        data=url,
+        binary=False,
+        min_zoom=4,
+        max_zoom=14,
+        pickable=False,
+        filled=True,
+        stroked=True,
+        get_fill_color=(
+            "properties.layerName == 'water' ? [212,225,232,255] : "
+            "(properties.layerName == 'park' ? [230,235,220,255] : [0,0,0,0])"
+        ),
+        get_line_color=(
+            "properties.layerName == 'road' || properties.layerName == 'rail' ? "
+            "[206,201,191,255] : [0,0,0,0]"
+        ),
+        get_line_width=(
+            "properties.class == 'major' ? 3 : (properties.class == 'medium' ? 2 : 1)"
+        ),
+        line_width_units=pdk.types.String("pixels"),
+        get_point_radius=0,
+    )
+
+
+def deck_json(
+    tiles_url: str, lat: float, lon: float, zoom: float, filters: TileFilters,
+    basemap_url: str | None = None,
+) -> str:
     """The pydeck Deck (one MVTLayer over both tile layers, no basemap) as JSON safe in <script>."""
     near = near_expression(filters)
     layer = pdk.Layer(
@@ -150,7 +183,7 @@ def deck_json(tiles_url: str, lat: float, lon: float, zoom: float, filters: Tile
         point_radius_units=pdk.types.String("pixels"),
     )
     deck = pdk.Deck(
-        layers=[layer],
+        layers=[basemap_layer(basemap_url), layer] if basemap_url else [layer],
         # deck.gl's own +/- buttons (in pydeck's bundle; map.html styles them, no stylesheet fetched).
         widgets=[pdk.Widget("ZoomWidget", id="zoom", placement="top-left",
                             zoom_in_label="Zoom in", zoom_out_label="Zoom out")],
@@ -164,14 +197,14 @@ def deck_json(tiles_url: str, lat: float, lon: float, zoom: float, filters: Tile
 
 def render_page(
     tiles_url: str, lat: float, lon: float, zoom: float, filters: TileFilters,
-    snapshot: str, built_at: str, sources: list[dict[str, Any]],
+    snapshot: str, built_at: str, sources: list[dict[str, Any]], basemap_url: str | None = None,
 ) -> str:
     """The whole HTML page."""
     near = near_categories(filters)
     return _templates.get_template("map.html").render(
         deck_bundle=deck_bundle(),
         mvt_worker=mvt_worker(),
-        deck_json=deck_json(tiles_url, lat, lon, zoom, filters),
+        deck_json=deck_json(tiles_url, lat, lon, zoom, filters, basemap_url),
         ramp=ramp_labels(),
         near_outline=NEAR_SITE_OUTLINE,
         near_radius_m=f"{method_settings().near_site_radius_m:g}",
@@ -182,21 +215,28 @@ def render_page(
         snapshot=snapshot,
         built_at=built_at,
         data_dates=data_dates(sources),
-        attribution=attribution(sources),
+        attribution=attribution(sources) + (f" · basemap {BASEMAP_ATTRIBUTION}" if basemap_url else ""),
         hex_tooltip_fields=json.dumps([[k, k.replace("_", " ")] for k in HEXAGON_FIELDS]),
         site_tooltip_fields=json.dumps([[k, k.replace("_", " ")] for k in SITE_FIELDS]),
     )
 
 
 def _render_pair(
-    url: str, lat: float, lon: float, zoom: float, filters: TileFilters, snapshot: Snapshot
+    url: str, lat: float, lon: float, zoom: float, filters: TileFilters, snapshot: Snapshot,
+    basemap_url: str | None = None,
 ) -> tuple[bytes, bytes]:
     """The page, plain and gzipped (compressed once: the middleware would redo 4 MB per request)."""
     page = render_page(
         url, lat, lon, zoom, filters,
-        snapshot.snapshot, snapshot.built_at.date().isoformat(), snapshot.sources,
+        snapshot.snapshot, snapshot.built_at.date().isoformat(), snapshot.sources, basemap_url,
     ).encode()
     return page, gzip.compress(page, compresslevel=6)
+
+
+def basemap_stamp() -> int | None:
+    """The basemap archive's modification time (ns) when one exists, for keys and ETags."""
+    path = service_settings().basemap_path
+    return path.stat().st_mtime_ns if path.is_file() else None
 
 
 @router.get(
@@ -215,8 +255,10 @@ async def get_map(
 ) -> Response:
     """Hexagons filled by density, outlined near sensitive sites, sites as circles, legend, attribution."""
     snapshot = await require_snapshot(request, source)
-    key = (snapshot.snapshot, base_url(request), lat, lon, zoom, filters)
-    headers = document_headers(request, snapshot.snapshot, filters, "map", lat, lon, zoom)
+    basemap = basemap_stamp()
+    basemap_url = f"{base_url(request)}/basemap/{{z}}/{{x}}/{{y}}.mvt" if basemap else None
+    key = (snapshot.snapshot, base_url(request), lat, lon, zoom, filters, basemap)
+    headers = document_headers(request, snapshot.snapshot, filters, "map", lat, lon, zoom, basemap)
     if etag_matches(request.headers.get("if-none-match"), headers["ETag"]):
         return Response(status_code=304, headers=headers)
     entry = source.pages.get(key)
@@ -231,7 +273,7 @@ async def get_map(
             centre_lat if lat is None else lat,
             centre_lon if lon is None else lon,
             default_zoom(extent) if zoom is None else zoom,
-            filters, snapshot,
+            filters, snapshot, basemap_url,
         )
         source.pages.put(key, entry)
     if "gzip" in request.headers.get("accept-encoding", ""):

@@ -183,8 +183,16 @@ async def get_tilejson(request: Request, source: SourceDep, filters: FiltersDep)
 async def get_style(request: Request, source: SourceDep, filters: FiltersDep) -> Response:
     """Hexagons filled by density, hexagons near sites outlined, sites as circles."""
     snapshot = await require_snapshot(request, source)
-    headers = document_headers(request, snapshot.snapshot, filters, "style")
+    path = service_settings().basemap_path
+    stamp = path.stat().st_mtime_ns if path.is_file() else None
+    headers = document_headers(request, snapshot.snapshot, filters, "style", stamp)
     if etag_matches(request.headers.get("if-none-match"), headers["ETag"]):
         return Response(status_code=304, headers=headers)
-    doc = style(filters.add_to(f"{base_url(request)}/tiles.json"), attribution(snapshot.sources))
+    # With a basemap (`camdensity basemap`): its tiles and label fonts from here too.
+    basemap = None if stamp is None else {
+        "type": "vector", "tiles": [f"{base_url(request)}/basemap/{{z}}/{{x}}/{{y}}.mvt"],
+        "minzoom": 4, "maxzoom": 14,
+    }
+    doc = style(filters.add_to(f"{base_url(request)}/tiles.json"), attribution(snapshot.sources),
+                basemap, f"{base_url(request)}/fonts/")
     return JSONResponse(doc, headers=headers)

@@ -7,14 +7,16 @@ import base64
 import gzip
 import hashlib
 import json
+import os
 import re
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
-from conftest import run_cli
+from conftest import HELSINKI_PBF, run_cli
 from fastapi.testclient import TestClient
 from pmtiles.reader import MmapSource, Reader, all_tiles
 
@@ -90,11 +92,44 @@ def assert_equals_live(
 
 
 @pytest.fixture(scope="module")
-def bundle(db: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def basemap(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The offline basemap of the bundled Helsinki extract (the synthetic city lies in it)."""
+    if shutil.which("tilemaker") is None:
+        pytest.skip("tilemaker is not installed (scripts/install-system.sh installs it)")
+    path = tmp_path_factory.mktemp("basemap") / "basemap.pmtiles"
+    result = run_cli("basemap", str(HELSINKI_PBF), "--output", str(path))
+    assert f"in {path}" in result.output
+    return path
+
+
+@pytest.fixture(scope="module")
+def bundle(db: str, basemap: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("publish") / "site"
-    result = run_cli("publish", str(out), "--maxzoom", str(MAXZOOM), "--workers", "3")
+    result = run_cli("publish", str(out), "--maxzoom", str(MAXZOOM), "--workers", "3",
+                     "--basemap", str(basemap))
     assert "published snapshot tiles-synth-1" in result.output
     return out
+
+
+def decode_layers(data: bytes) -> dict[str, list[dict[str, Any]]]:
+    """Layer name -> feature properties of a (gzipped) MVT."""
+    import mapbox_vector_tile
+
+    return {name: [f["properties"] for f in layer["features"]]
+            for name, layer in mapbox_vector_tile.decode(gzip.decompress(data)).items()}
+
+
+def test_basemap_holds_quiet_layers_of_the_extract(basemap: Path) -> None:
+    with basemap.open("rb") as fh:
+        reader = Reader(MmapSource(fh))
+        assert reader.header()["max_zoom"] == 14
+        layers = decode_layers(reader.get(14, *tile_range(14, (*CENTER, *CENTER))[::2]))
+    assert {"road", "park"} <= set(layers), set(layers)
+    roads = layers["road"]
+    assert {r["class"] for r in roads} <= {"major", "medium", "minor", "service", "path"}
+    assert any(r.get("name") == "Mannerheimintie" for r in roads), "street names for labels"
+    # Nothing but the quiet layers: no buildings, POIs or addresses.
+    assert set(layers) <= {"water", "park", "road", "rail", "place"}
 
 
 def test_archive_equals_the_live_tiles(bundle: Path, client: TestClient, db: str) -> None:
@@ -127,16 +162,26 @@ def test_metadata_and_documents_are_tilejson(bundle: Path, client: TestClient) -
     assert provenance["zoom_resolutions"]
     style = json.loads((bundle / "style.json").read_text())
     assert style["sources"]["camdensity"]["url"] == "pmtiles://tiles.pmtiles"
-    assert [layer["id"] for layer in style["layers"]] == [
-        layer["id"] for layer in client.get("/style.json").json()["layers"]
+    assert style["sources"]["basemap"]["url"] == "pmtiles://basemap.pmtiles"
+    ids = [layer["id"] for layer in style["layers"]]
+    assert [i for i in ids if not i.startswith("basemap-")] == [
+        layer["id"] for layer in client.get("/style.json").json()["layers"]  # (no basemap there)
     ]
+    # The basemap lies under the hexagons, its names above them, the sites on top.
+    assert ids.index("basemap-water") < ids.index("hexagons-fill") < ids.index("basemap-places")
+    assert ids[-1] == "sites"
+    fonts = [face["url"] for face in style["font-faces"]["Noto Sans Regular"]]
+    assert fonts and all((bundle / url).is_file() for url in fonts)
+    assert "basemap © OpenStreetMap contributors" in style["metadata"]["attribution"]
     readme = (bundle / "README.txt").read_text()
     assert "tiles-synth-1" in readme and "ODbL-1.0" in readme and "Range" in readme
     for name in ("index.html", "maplibre-gl.mjs", "maplibre-gl-worker.mjs", "pmtiles.js",
-                 "LICENSE.maplibre-gl.txt", "LICENSE.pmtiles.txt", "hexagons-r9.parquet",
+                 "LICENSE.maplibre-gl.txt", "LICENSE.pmtiles.txt", "basemap.pmtiles",
+                 "LICENSE.noto-sans.txt", "hexagons-r9.parquet",
                  "hexagons-r9.csv", "hexagons-r9.provenance.json"):
         assert (bundle / name).is_file(), name
     assert "tiles-synth-1" in (bundle / "hexagons-r9.provenance.json").read_text()
+    assert "basemap © OpenStreetMap contributors" in (bundle / "index.html").read_text()
 
 
 def test_box_and_filters_match_the_live_filtered_tiles(
@@ -220,6 +265,17 @@ def test_bundle_opens_from_a_static_server(bundle: Path, tmp_path: Path) -> None
         # The view follows lat/lon/zoom as /map does.
         centre = page.evaluate("[camdensityMap.getCenter().lat, camdensityMap.getCenter().lng, camdensityMap.getZoom()]")
         assert centre == pytest.approx([CENTER[1], CENTER[0], 13], abs=1e-6)
+        # The basemap's streets are drawn under the hexagons, from basemap.pmtiles.
+        roads = page.evaluate("camdensityMap.queryRenderedFeatures({layers: ['basemap-road-major', "
+                              "'basemap-road-medium', 'basemap-road-minor']}).length")
+        assert roads > 0 and any(u.endswith("/basemap.pmtiles") for u in ranged)
+        # Close in: street names, drawn with the bundled font (no glyph server, no other origin).
+        page.goto(f"{base}/index.html?lat={CENTER[1]}&lon={CENTER[0]}&zoom=16")
+        page.wait_for_selector("body[data-loaded='true']", state="attached", timeout=60_000)
+        names = page.evaluate("camdensityMap.queryRenderedFeatures({layers: ['basemap-road-names']}).length")
+        assert names > 0 and any("noto-sans-latin-400-normal.woff2" in u for u in requests)
+        assert all(u.startswith((base, "data:", "blob:")) for u in requests), requests
+        assert not problems, problems
 
 
 # --- incremental republish -----------------------------------------------------------------
@@ -304,3 +360,35 @@ def test_http_pmtiles_export_equals_the_live_tiles(client: TestClient) -> None:
 def test_http_pmtiles_export_rejects(client: TestClient, params: dict[str, Any], message: str) -> None:
     r = client.get("/export/tiles.pmtiles", params=params)
     assert r.status_code == 422 and message in r.text, r.text
+
+
+# --- the basemap on the live service -------------------------------------------------------
+
+
+def test_live_map_and_style_use_the_basemap(db: str, basemap: Path) -> None:
+    import mapbox_vector_tile
+
+    from routes.test_map import deck_input
+
+    before = os.environ["CAMDENSITY_BASEMAP_PATH"]
+    os.environ["CAMDENSITY_BASEMAP_PATH"] = str(basemap)
+    testing.clear_settings()
+    try:
+        with TestClient(create_app(db)) as c:
+            x, _, y, _ = tile_range(14, (*CENTER, *CENTER))
+            r = c.get(f"/basemap/14/{x}/{y}.mvt")
+            assert r.status_code == 200 and r.headers["content-encoding"] == "gzip"
+            assert "road" in mapbox_vector_tile.decode(r.content)
+            assert c.get("/basemap/2/0/0.mvt").status_code == 204
+            assert c.get("/basemap/3/9/0.mvt").status_code == 404
+            layers = deck_input(c.get("/map").text)["layers"]
+            assert [layer["id"] for layer in layers] == ["basemap", "camdensity"]
+            assert layers[0]["data"].endswith("/basemap/{z}/{x}/{y}.mvt")
+            style = c.get("/style.json").json()
+            assert style["sources"]["basemap"]["tiles"][0].endswith("/basemap/{z}/{x}/{y}.mvt")
+            font = style["font-faces"]["Noto Sans Regular"][0]["url"]
+            assert c.get(font).headers["content-type"] == "font/woff2"
+            assert c.get("/fonts/LICENSE.noto-sans.txt").status_code == 404
+    finally:
+        os.environ["CAMDENSITY_BASEMAP_PATH"] = before
+        testing.clear_settings()
