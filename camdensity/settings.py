@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
+import platformdirs
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# Root runs the embedded cluster as `postgres`, which cannot enter root's home directory.
+ROOT_HOME = Path("/var/lib/camdensity")
+
+
+def default_home() -> Path:
+    """The embedded cluster's home when CAMDENSITY_HOME is not set: the per-user data dir."""
+    if os.geteuid() == 0:
+        return ROOT_HOME
+    return platformdirs.user_data_path("camdensity", appauthor=False)
+
 
 # Camera vocabulary (BRIEF: camera types, operators) and site categories.
 CAMERA_TYPES: tuple[str, ...] = (
@@ -29,8 +41,9 @@ class DatabaseSettings(BaseSettings):
     database_url: str | None = Field(
         default=None, validation_alias=AliasChoices("DATABASE_URL", "CAMDENSITY_DATABASE_URL")
     )
-    # Embedded cluster: its own data directory inside the project, its own port.
-    pg_dir: Path = PROJECT_ROOT / ".camdensity"
+    # Embedded cluster: data in HOME/data, socket in HOME/run. The checkout's Makefile sets
+    # CAMDENSITY_HOME to its own .camdensity, so checkouts side by side never share a cluster.
+    home: Path = Field(default_factory=default_home)
     pg_port: int = 54329
     pg_database: str = "camdensity"
     pg_user: str = "camdensity"
@@ -42,8 +55,13 @@ class DatabaseSettings(BaseSettings):
         return self.database_url is None
 
     @property
+    def pg_dir(self) -> Path:
+        """The embedded cluster's directory (its data, socket and log live inside)."""
+        return self.home
+
+    @property
     def socket_dir(self) -> Path:
-        return self.pg_dir / "run"
+        return self.home / "run"
 
     @property
     def url(self) -> str:
@@ -96,6 +114,21 @@ class ServiceSettings(BaseSettings):
     geocoder_url: str | None = None  # Nominatim/Pelias-compatible search URL, optional
     geocoder_kind: str = "nominatim"
     geocoder_timeout_s: float = 5.0  # an external geocoder slower than this is an error (502)
+    # /metrics (Prometheus) is served on this port only, never on the API's: unset, no metrics.
+    metrics_port: int | None = None
+    metrics_host: str = "127.0.0.1"  # keep it private; 0.0.0.0 only behind a firewall
+    metrics_refresh_s: float = 15.0  # how often the data version and imports are re-read
+
+
+class LogSettings(BaseSettings):
+    """Logs: text or JSON lines on stderr; never a client address, a query or a coordinate."""
+
+    model_config = SettingsConfigDict(env_prefix="CAMDENSITY_", extra="ignore")
+
+    log_format: Literal["text", "json"] = "text"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # One line per request: method, route template, status, milliseconds; no path, no query.
+    log_requests: bool = False
 
 
 @lru_cache
@@ -111,3 +144,8 @@ def method_settings() -> MethodSettings:
 @lru_cache
 def service_settings() -> ServiceSettings:
     return ServiceSettings()
+
+
+@lru_cache
+def log_settings() -> LogSettings:
+    return LogSettings()

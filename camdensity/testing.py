@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Iterator
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 
 import psycopg
 from psycopg import sql
@@ -18,7 +23,7 @@ from camdensity.cluster import Cluster
 def clear_settings() -> None:
     """Forget the cached settings, so the next read sees the environment as it is now."""
     for fn in (settings_mod.database_settings, settings_mod.method_settings,
-               settings_mod.service_settings):
+               settings_mod.service_settings, settings_mod.log_settings):
         fn.cache_clear()
 
 
@@ -82,3 +87,40 @@ def scratch_database(admin: str, prefix: str = "camdensity_test") -> Iterator[st
             yield url
     finally:
         drop_database(admin, url)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def serving(command: list[str], port: int, env: Mapping[str, str], cwd: Path,
+            timeout_s: float = 60.0) -> Iterator[str]:
+    """Run a server `command` listening on `port`; yield its base URL once /healthz answers."""
+    base = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen(command, cwd=cwd, env=dict(env), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/healthz", timeout=1):
+                    break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    proc.kill()
+                    output = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
+                    raise RuntimeError(f"{command[0]} did not answer /healthz:\n{output}") from None
+                time.sleep(0.2)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+

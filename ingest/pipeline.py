@@ -146,7 +146,11 @@ _VERSION_INSERT = (
     "INSERT INTO source_version (source_id, file_sha256, accepted, rejected)"
     " VALUES (%s, %s, 0, 0) RETURNING id"
 )
-_VERSION_COUNTS = "UPDATE source_version SET accepted = %s, rejected = %s, removed = %s WHERE id = %s"
+# seconds: now() is the import transaction's start, clock_timestamp() the moment of this update.
+_VERSION_COUNTS = (
+    "UPDATE source_version SET accepted = %s, rejected = %s, removed = %s,"
+    " seconds = extract(epoch FROM clock_timestamp() - now()) WHERE id = %s"
+)
 _REJECTS_DELETE = "DELETE FROM rejected_row WHERE source_id = %s"
 _REJECTS_COPY = "COPY rejected_row (source_id, file_name, line, reason, raw) FROM STDIN"
 

@@ -11,9 +11,10 @@ from fastapi_offline import FastAPIOffline
 
 from camdensity import __version__, db
 from camdensity.service.database import open_pool
+from camdensity.service.metrics import RequestMetrics, ServiceMetrics
 from camdensity.service.middleware import UniqueVary
 from camdensity.service.routes import coverage, exports, health, map, sites, tiles
-from camdensity.settings import database_settings
+from camdensity.settings import database_settings, log_settings, service_settings
 
 
 def create_app(database_url: str | None = None) -> FastAPI:
@@ -24,8 +25,11 @@ def create_app(database_url: str | None = None) -> FastAPI:
         settings = database_settings()
         url = database_url or db.database_url(settings)
         app.state.pool = await open_pool(settings, url)
+        service = service_settings()
         try:
-            yield
+            async with metrics.served(app.state.pool, service.metrics_host, service.metrics_port,
+                                      service.metrics_refresh_s):
+                yield
         finally:
             await app.state.pool.close()
 
@@ -43,6 +47,9 @@ def create_app(database_url: str | None = None) -> FastAPI:
         static_url="/static/docs",
     )
     app.add_middleware(GZipMiddleware, minimum_size=512)
+    # Outside gzip: the latency counted is the whole answer's, compression included.
+    app.state.metrics = metrics = ServiceMetrics(app.state)
+    app.add_middleware(RequestMetrics, metrics=metrics, log_requests=log_settings().log_requests)
     app.add_middleware(UniqueVary)  # outermost: sees GZipMiddleware's Vary as well as the route's
     for router in (health.router, coverage.router, sites.router, tiles.router, map.router,
                    exports.router):
