@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import tomllib
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,8 +27,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from camdensity import __version__, testing
 
-# What the Dockerfile copies: the distribution's sources.
-SOURCES = ("pyproject.toml", "README.md", "camdensity", "ingest", "tiles", "service", "sql", "data")
+# The distribution's sources: pyproject's metadata, the README, every folder package-dir maps.
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
+FOLDERS = ("camdensity", *PYPROJECT["tool"]["setuptools"]["package-dir"].values())
+SOURCES = ("pyproject.toml", "README.md", *FOLDERS)
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,12 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
     elsewhere = tmp / "elsewhere"
     elsewhere.mkdir()
     return Installed(wheel, venv, site, elsewhere)
+
+
+def test_the_dockerfile_copies_every_source_folder() -> None:
+    copied = {line.split()[1] for line in (ROOT / "Dockerfile").read_text().splitlines()
+              if line.startswith("COPY ")}
+    assert set(FOLDERS) <= copied
 
 
 def test_the_wheel_installs_one_top_level_package(installed: Installed, database_url: str) -> None:
