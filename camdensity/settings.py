@@ -36,14 +36,18 @@ EXPOSURE_RADII_M: tuple[int, ...] = (50, 100, 200, 500)
 class DatabaseSettings(BaseSettings):
     """Where the store lives: `DATABASE_URL`, else the project-local (embedded) cluster."""
 
-    model_config = SettingsConfigDict(env_prefix="CAMDENSITY_", extra="ignore")
+    # populate_by_name: tests build settings by field name (database_url=..., pg_dir=...).
+    model_config = SettingsConfigDict(env_prefix="CAMDENSITY_", extra="ignore",
+                                      populate_by_name=True)
 
     database_url: str | None = Field(
         default=None, validation_alias=AliasChoices("DATABASE_URL", "CAMDENSITY_DATABASE_URL")
     )
     # Embedded cluster: data in HOME/data, socket in HOME/run. The checkout's Makefile sets
     # CAMDENSITY_HOME to its own .camdensity, so checkouts side by side never share a cluster.
-    home: Path = Field(default_factory=default_home)
+    # CAMDENSITY_HOME (CAMDENSITY_PG_DIR, its older name, still works).
+    pg_dir: Path = Field(default_factory=default_home,
+                         validation_alias=AliasChoices("CAMDENSITY_HOME", "CAMDENSITY_PG_DIR"))
     pg_port: int = 54329
     pg_database: str = "camdensity"
     pg_user: str = "camdensity"
@@ -67,13 +71,13 @@ class DatabaseSettings(BaseSettings):
         return self.database_url is None
 
     @property
-    def pg_dir(self) -> Path:
+    def home(self) -> Path:
         """The embedded cluster's directory (its data, socket and log live inside)."""
-        return self.home
+        return self.pg_dir
 
     @property
     def socket_dir(self) -> Path:
-        return self.home / "run"
+        return self.pg_dir / "run"
 
     @property
     def url(self) -> str:
