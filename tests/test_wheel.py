@@ -152,8 +152,9 @@ def test_installed_demo_then_serve_from_another_folder(installed: Installed, emp
     env = {**installed.env(empty_db), "CAMDENSITY_METRICS_PORT": str(metrics_port)}
     with testing.serving(installed.command("serve", "--port", str(port)), port, env,
                          installed.elsewhere) as base:
-        health = httpx.get(f"{base}/healthz").json()
-        assert health["status"] == "ok" and health["data_version"] == version
+        assert httpx.get(f"{base}/healthz").json() == {"status": "ok", "version": __version__}
+        ready = httpx.get(f"{base}/readyz").json()
+        assert ready["status"] == "ready" and ready["data_version"] == version
         assert httpx.get(f"{base}/metrics").status_code == 404  # not on the public port
         text = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics").text
     families = {f.name: f for f in text_string_to_metric_families(text)}
