@@ -18,6 +18,7 @@ from camdensity.service.metrics import RequestMetrics, ServiceMetrics
 from camdensity.service.middleware import UniqueVary
 from camdensity.service.routes import (
     analysis,
+    archive,
     coverage,
     exports,
     health,
@@ -69,7 +70,8 @@ def create_app(database_url: str | None = None) -> FastAPI:
     app.add_middleware(RequestMetrics, metrics=metrics, log_requests=log_settings().log_requests)
     app.add_middleware(UniqueVary)  # outermost: sees GZipMiddleware's Vary as well as the route's
     for router in (health.router, coverage.router, sites.router, tiles.router, map.router,
-                   exports.router, analysis.router, history.router, report.router):
+                   exports.router, analysis.router, history.router, report.router,
+                   archive.router):
         app.include_router(router)
     return app
 

@@ -101,12 +101,15 @@ def test_the_dockerfile_copies_every_source_folder() -> None:
 def test_the_wheel_installs_one_top_level_package(installed: Installed, database_url: str) -> None:
     names = zipfile.ZipFile(installed.wheel).namelist()
     assert {n.split("/", 1)[0] for n in names} == {"camdensity", f"camdensity-{__version__}.dist-info"}
-    for data in ("camdensity/data/helsinki/helsinki_center.osm.pbf",
-                 "camdensity/data/us/osm_surveillance_us_west_2026-01.json",
-                 "camdensity/data/us/ice_facilities_uwchr.csv",
-                 "camdensity/sql/migrations/0001_schema.sql", "camdensity/sql/queries/tile_mvt.sql",
-                 "camdensity/service/templates/map.html"):
-        assert data in names
+    # Every file of every mapped folder is in the wheel: code, SQL, templates, demo data.
+    mapped = {"camdensity": "camdensity",
+              **{folder: package.replace(".", "/") for package, folder
+                 in PYPROJECT["tool"]["setuptools"]["package-dir"].items()}}
+    expected = {f"{mapped[folder]}/{path.relative_to(ROOT / folder).as_posix()}"
+                for folder in FOLDERS for path in (ROOT / folder).rglob("*")
+                if path.is_file() and "__pycache__" not in path.parts}
+    assert "camdensity/data/helsinki/helsinki_center.osm.pbf" in expected
+    assert expected <= set(names), sorted(expected - set(names))
     installed_names = {p.name for p in installed.site.iterdir()} - {"_test_dependencies.pth"}
     assert installed_names == {"camdensity", f"camdensity-{__version__}.dist-info"}
 
