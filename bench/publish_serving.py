@@ -28,6 +28,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from importlib.resources import as_file
 from pathlib import Path
 
 from pmtiles.reader import MmapSource, Reader
@@ -75,9 +76,10 @@ def cli(*args: str) -> None:
 
 def load_us_west() -> None:
     """The demo's US-West imports (not Helsinki), then a build."""
-    for entity, path, extra in DEMO_IMPORTS:
-        if "us" in path.parts:
-            cli("ingest", entity, str(path), *extra)
+    for entity, resource, extra in DEMO_IMPORTS:
+        if "helsinki" not in resource.name:
+            with as_file(resource) as path:
+                cli("ingest", entity, str(path), *extra)
     cli("build")
 
 

@@ -19,6 +19,10 @@ HELSINKI_PBF = DATA / "helsinki" / "helsinki_center.osm.pbf"
 # Tests see no basemap unless they build one (`make demo` leaves one in .camdensity/).
 os.environ["CAMDENSITY_BASEMAP_PATH"] = str(ROOT / ".camdensity" / "no-basemap-in-tests.pmtiles")
 
+# pytest run by hand (not through `make test`) still uses the checkout's own cluster, never the
+# per-user one another checkout or an installed camdensity may be using.
+os.environ.setdefault("CAMDENSITY_HOME", str(ROOT / ".camdensity"))
+
 
 @pytest.fixture(scope="session")
 def admin_url() -> str:

@@ -17,7 +17,7 @@ from typing import Any
 from pmtiles.convert import mbtiles_to_pmtiles
 from pmtiles.reader import MmapSource, Reader, all_tiles
 
-# tiles/basemap/: tilemaker's layer config and tag processing (water, parks, roads, rail, places).
+# tiles/tilemaker/: tilemaker's layer config and tag processing (water, parks, roads, rail, places).
 CONFIG_FILES = ("config.json", "process.lua")
 FONT = "Noto Sans Regular"
 # Label font files (npm @fontsource/noto-sans, OFL-1.1; service/static) and the code points each
@@ -47,7 +47,7 @@ class BasemapResult:
 
 
 def _tilemaker(pbf: Path, mbtiles: Path, workdir: Path, bbox: str | None) -> subprocess.CompletedProcess[str]:
-    files = resources.files("camdensity.tiles").joinpath("basemap")
+    files = resources.files("camdensity.tiles").joinpath("tilemaker")
     for name in CONFIG_FILES:
         (workdir / name).write_bytes(files.joinpath(name).read_bytes())
     command = ["tilemaker", "--input", str(pbf), "--output", str(mbtiles),
