@@ -483,5 +483,39 @@ def demo(
         serve(host=None, port=port)
 
 
+# --- evidence: analyse, diff (camdensity.evidence) ----------------------------------------
+
+
+@app.command()
+def analyse(
+    category: Annotated[str, typer.Argument(help="Site category, e.g. clinic, school.")],
+    radius: Annotated[int, typer.Option(help="Radius in metres.")] = 200,
+    null_model: Annotated[str, typer.Option(
+        "--null", help="Null model: addresses (default) or cells.")] = "addresses",
+    area: Annotated[str | None, typer.Option(
+        help="Only this box: minlon,minlat,maxlon,maxlat.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Compare a category's sites with places drawn from a null model (ratios, intervals, p)."""
+    import asyncio
+
+    from camdensity.evidence.analysis import AnalysisError, Question
+    from camdensity.evidence.commands import run_analysis, show_analysis
+
+    box = None
+    if area is not None:
+        try:
+            box = tuple(float(v) for v in area.split(","))
+            assert len(box) == 4 and box[0] < box[2] and box[1] < box[3]
+        except (ValueError, AssertionError):
+            fail(f"--area {area!r}: give minlon,minlat,maxlon,maxlat with min < max")
+    url = migrated_url()
+    try:
+        answer = asyncio.run(run_analysis(url, Question(category, radius, null_model, box)))
+    except AnalysisError as exc:
+        fail(str(exc))
+    typer.echo(json.dumps(answer, indent=2) if as_json else show_analysis(answer))
+
+
 def main() -> None:  # pragma: no cover
     app()

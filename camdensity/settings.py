@@ -79,6 +79,9 @@ class MethodSettings(BaseSettings):
     city_radius_m: float = 10_000.0
     # Hexagon d_<category>: nearest site searched this far from the cell centre, else NULL.
     site_distance_limit_m: float = 50_000.0
+    # A camera with a known direction faces a site inside this cone (degrees wide, centred on
+    # each bearing it gives; a range "90-180" is its own sector).
+    fov_deg: float = 90.0
 
 
 class ServiceSettings(BaseSettings):
@@ -103,6 +106,25 @@ class ServiceSettings(BaseSettings):
     geocoder_timeout_s: float = 5.0  # an external geocoder slower than this is an error (502)
 
 
+class EvidenceSettings(BaseSettings):
+    """Evidence: the null-model comparison, fields of view drawn, history kept."""
+
+    model_config = SettingsConfigDict(env_prefix="CAMDENSITY_", extra="ignore")
+
+    # Null model: at most this many baseline places, drawn from this far around the sites.
+    analysis_baseline_n: int = 1000
+    analysis_area_m: float = 10_000.0
+    analysis_bootstrap: int = 2000        # bootstrap resamples for the 95% intervals
+    analysis_permutations: int = 5000     # permutations for the p-value
+    analysis_min_sites: int = 5           # fewer sites: "too small to say"
+    analysis_min_baseline: int = 30       # fewer baseline places: "too small to say"
+    analysis_max_radius_m: int = 2000
+    # Builds whose history (site exposure, hexagon totals) is kept; older ones are pruned.
+    history_keep_builds: int = 20
+    fov_min_zoom: int = 15                # the tiles' `fov` layer is drawn from this zoom on
+    fov_draw_radius_m: float = 40.0       # length of the drawn view cones
+
+
 @lru_cache
 def database_settings() -> DatabaseSettings:
     return DatabaseSettings()
@@ -111,6 +133,11 @@ def database_settings() -> DatabaseSettings:
 @lru_cache
 def method_settings() -> MethodSettings:
     return MethodSettings()
+
+
+@lru_cache
+def evidence_settings() -> EvidenceSettings:
+    return EvidenceSettings()
 
 
 @lru_cache

@@ -12,7 +12,7 @@ from fastapi_offline import FastAPIOffline
 from camdensity import __version__, db
 from camdensity.service.database import open_pool
 from camdensity.service.middleware import UniqueVary
-from camdensity.service.routes import coverage, exports, health, map, sites, tiles
+from camdensity.service.routes import analysis, coverage, exports, health, map, sites, tiles
 from camdensity.settings import database_settings
 
 
@@ -45,7 +45,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
     app.add_middleware(GZipMiddleware, minimum_size=512)
     app.add_middleware(UniqueVary)  # outermost: sees GZipMiddleware's Vary as well as the route's
     for router in (health.router, coverage.router, sites.router, tiles.router, map.router,
-                   exports.router):
+                   exports.router, analysis.router):
         app.include_router(router)
     return app
 
