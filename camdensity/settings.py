@@ -36,6 +36,18 @@ class DatabaseSettings(BaseSettings):
     pg_user: str = "camdensity"
     pool_min_size: int = 1
     pool_max_size: int = 8
+    # Least privilege: `serve` reads through this role (SELECT on published tables only), never
+    # as the owner in DATABASE_URL. Its credentials: CAMDENSITY_API_DATABASE_URL when given, else
+    # derived from the owner's URL (same server; password an HMAC of the owner's, or none when
+    # the owner needs none, as with the embedded cluster's peer authentication).
+    api_role: str = Field(default="camdensity_api", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    api_database_url: str | None = None
+    # Outage behaviour: a request waits at most this long for a pooled connection (then 503),
+    # a new connection at most connect_timeout_s, a statement at most statement_timeout_ms.
+    pool_timeout_s: float = Field(default=1.0, gt=0)
+    connect_timeout_s: int = Field(default=1, ge=1)
+    statement_timeout_ms: int = Field(default=10_000, ge=0)
+    retry_after_s: int = Field(default=5, ge=1)  # the Retry-After of a 503 while the store is down
 
     @property
     def embedded(self) -> bool:

@@ -75,6 +75,7 @@ class TileSource:
         if isinstance(cached, bytes):
             return Tile(snapshot, cached)
         resolution = resolution_for_zoom(z, self.zoom_resolutions)
+        self.snapshots.check_store()
         async with pool.connection() as conn:
             # A raw cursor sends the $n text as is (Martin-style), prepared after first use.
             cur = AsyncRawCursor(conn)
@@ -95,6 +96,7 @@ class TileSource:
         cached = self.extents.get(snapshot)
         if isinstance(cached, Extent):
             return cached
+        self.snapshots.check_store()
         async with pool.connection() as conn:
             cur = await conn.execute(sql.query("tile_extent"))
             row = await cur.fetchone()
