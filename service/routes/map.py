@@ -258,7 +258,8 @@ async def get_map(
     basemap = basemap_stamp()
     basemap_url = f"{base_url(request)}/basemap/{{z}}/{{x}}/{{y}}.mvt" if basemap else None
     key = (snapshot.snapshot, base_url(request), lat, lon, zoom, filters, basemap)
-    headers = document_headers(request, snapshot.snapshot, filters, "map", lat, lon, zoom, basemap)
+    headers = document_headers(request, snapshot.snapshot, filters, "map", lat, lon, zoom, basemap,
+                               queried_place=lat is not None or lon is not None)
     if etag_matches(request.headers.get("if-none-match"), headers["ETag"]):
         return Response(status_code=304, headers=headers)
     entry = source.pages.get(key)
