@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -16,8 +17,11 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"
 SHARED_DATA = ROOT.parent / "shared" / "data"
 HELSINKI_PBF = DATA / "helsinki" / "helsinki_center.osm.pbf"
-# Tests see no basemap unless they build one (`make demo` leaves one in .camdensity/).
-os.environ["CAMDENSITY_BASEMAP_PATH"] = str(ROOT / ".camdensity" / "no-basemap-in-tests.pmtiles")
+# Tests see no basemap unless they build one (`make demo` leaves one in .camdensity/): the path
+# is in a fresh folder, so one built by the demo test lasts only for this session's later tests.
+os.environ["CAMDENSITY_BASEMAP_PATH"] = str(
+    Path(tempfile.mkdtemp(prefix="camdensity-test-basemap-")) / "basemap.pmtiles"
+)
 
 # pytest run by hand (not through `make test`) still uses the checkout's own cluster, never the
 # per-user one another checkout or an installed camdensity may be using.
