@@ -175,6 +175,7 @@ def test_metadata_and_documents_are_tilejson(bundle: Path, client: TestClient) -
     assert "basemap © OpenStreetMap contributors" in style["metadata"]["attribution"]
     readme = (bundle / "README.txt").read_text()
     assert "tiles-synth-1" in readme and "ODbL-1.0" in readme and "Range" in readme
+    assert "Privacy, as on the live service: private/residential cameras are counted only" in readme
     for name in ("index.html", "maplibre-gl.mjs", "maplibre-gl-worker.mjs", "pmtiles.js",
                  "LICENSE.maplibre-gl.txt", "LICENSE.pmtiles.txt", "basemap.pmtiles",
                  "LICENSE.noto-sans.txt", "hexagons-r9.parquet",
