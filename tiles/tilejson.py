@@ -44,6 +44,8 @@ HEXAGON_FIELDS: dict[str, str] = {
     "density_km2": "Cameras per km²",
     **{f"d_{c}": f"Metres to the nearest {c} site (absent: none within reach)" for c in NEAR_CATEGORIES},
     **{f"near_{c}": f"True when the nearest {c} site is closer than the near-site radius (default 200 m)" for c in NEAR_CATEGORIES},
+    "surveyed": "True where a survey looked in the cell: 0 cameras then means none seen, "
+                "not unknown",
 }
 SITE_FIELDS: dict[str, str] = {
     "id": "Site id (GET /sites/{id})",

@@ -24,6 +24,7 @@ from camdensity.settings import (
     CAMERA_TYPES,
     EXPOSURE_RADII_M,
     OPERATOR_TYPES,
+    ingest_settings,
     method_settings,
     service_settings,
 )
@@ -169,6 +170,26 @@ async def city_percentile(
     return {"percentile": round(100.0 * (fewer + 0.5 * same) / cells, 1), **detail}
 
 
+async def data_quality(
+    conn: AsyncConnection, lon: float, lat: float, radius: int
+) -> dict[str, Any]:
+    """How sure the answer is: low-precision cameras counted, and whether a survey looked here."""
+    low_m = ingest_settings().low_precision_m
+    cur = await conn.execute(
+        sql.query("coverage_quality"), {"lon": lon, "lat": lat, "radius": radius, "low_m": low_m}
+    )
+    row = await cur.fetchone()
+    assert row is not None
+    return {
+        # Non-private devices within the radius located no better than low_precision_m (their
+        # source's --precision, e.g. IP geolocation): they may well stand elsewhere.
+        "low_precision_cameras": row[0],
+        "low_precision_m": low_m,
+        # A survey (count-0 rows) looked within the radius: no camera there means none seen.
+        "surveyed": row[1],
+    }
+
+
 @router.get(
     "/coverage",
     summary="How watched is an address or point",
@@ -218,6 +239,7 @@ async def coverage(
         conn, "distance", lon=where.lon, lat=where.lat, radius=radius, limit=MAX_SITES
     )
     percentile = await city_percentile(conn, where.lon, where.lat, radius)
+    quality = await data_quality(conn, where.lon, where.lat, radius)
     snap = await current_snapshot(conn)
     return {
         "location": {
@@ -237,5 +259,6 @@ async def coverage(
         "sites_total": sites[0]["total"] if sites else 0,
         "percentile": percentile.pop("percentile"),
         "percentile_detail": percentile,
+        "data_quality": quality,
         "data_version": snap.snapshot if snap else None,
     }

@@ -61,7 +61,8 @@ hexagons AS (
            round(h.d_immigration) AS d_immigration,
            coalesce(h.d_clinic < $9, false) AS near_clinic,
            coalesce(h.d_school < $9, false) AS near_school,
-           coalesce(h.d_immigration < $9, false) AS near_immigration
+           coalesce(h.d_immigration < $9, false) AS near_immigration,
+           h.surveyed
     FROM hex h
     JOIN counts c ON c.h3 = h.h3
     CROSS JOIN bounds b
