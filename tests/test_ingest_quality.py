@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 from camdensity.ingest.cameras import import_cameras
 from camdensity.ingest.pipeline import IMPORT_LOCK, ImportResult
 from camdensity.service.main import create_app
+from camdensity.settings import service_settings
 
 
 def volunteer_csv(path: Path, n: int = 10_000, seed: int = 7) -> Path:
@@ -72,16 +73,24 @@ def test_surveyed_cells_reach_tiles_and_exports(empty_db: str, tmp_path: Path) -
             (int(r["cameras"]), r["surveyed"]) for r in csv.DictReader(out.open())}
     assert rows == {(False, False): (2, "true"), (True, False): (0, "true"),
                     (True, True): (1, "false")}
-    z = 11  # drawn at resolution 9; one tile holds all three cells
-    x = int((24.94 + 180) / 360 * 2**z)
-    y = int((1 - math.asinh(math.tan(math.radians(60.18))) / math.pi) / 2 * 2**z)
+    # The zoom drawn at resolution 9, and every tile over the three cells.
+    z = min(k for k, r in service_settings().tile_zoom_resolutions.items() if r == 9)
+
+    def tile_xy(lat: float, lon: float) -> tuple[int, int]:
+        y = (1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2
+        return int((lon + 180) / 360 * 2**z), int(y * 2**z)
+
+    (x0, y1), (x1, y0) = tile_xy(60.165, 24.895), tile_xy(60.205, 24.945)
     with TestClient(create_app(empty_db)) as client:
-        tile = client.get(f"/tiles/{z}/{x}/{y}.mvt")
-        assert tile.status_code == 200
-        decoded = mapbox_vector_tile.decode(tile.content)
-        cells = sorted((f["properties"]["cameras"], f["properties"]["surveyed"])
-                       for f in decoded["hexagons"]["features"])
-        assert cells == [(0, True), (1, False), (2, True)]
+        cells: dict[str, tuple[int, bool]] = {}
+        for x in range(x0, x1 + 1):
+            for y in range(y0, y1 + 1):
+                tile = client.get(f"/tiles/{z}/{x}/{y}.mvt")
+                if tile.status_code == 200:
+                    for f in mapbox_vector_tile.decode(tile.content)["hexagons"]["features"]:
+                        p = f["properties"]
+                        cells[p["h3"]] = (p["cameras"], p["surveyed"])
+        assert sorted(cells.values()) == [(0, True), (1, False), (2, True)]
         assert client.get("/coverage", params={"lat": 60.1880, "lon": 24.9400, "radius": 50}
                           ).json()["data_quality"]["surveyed"] is True
 
@@ -174,3 +183,25 @@ def test_precision_must_be_metres(value: str, empty_db: str, tmp_path: Path) -> 
     assert result.exit_code == 1
     assert result.stderr == (f"error: --precision {value!r}: give the location uncertainty in "
                              "metres, e.g. 5000\n")
+
+
+def test_stacked_sources_fuse_rank_by_rank(empty_db: str, tmp_path: Path) -> None:
+    # Two IP-geolocated registries stack their devices on one point: fusion pairs them the way
+    # the greedy rounds would (lowest report id with lowest camera id, and so on), at once
+    # instead of one pair per round over every pair.
+    first = tmp_path / "a.csv"
+    first.write_text("id,lat,lon\n" + "".join(f"a{i},39.5,-98.35\n" for i in range(300)))
+    second = tmp_path / "b.csv"
+    second.write_text("id,lat,lon\n" + "".join(f"b{i},39.5,-98.35\n" for i in range(200)))
+    run_cli("ingest", "cameras", str(first), "--source", "a")
+    out = run_cli("ingest", "cameras", str(second), "--source", "b").output
+    assert "200 fused with another source's" in out
+    run_cli("build", "--resolutions", "9")
+    with psycopg.connect(empty_db) as conn:
+        assert conn.execute("SELECT n_sources, count(*) FROM camera GROUP BY 1 ORDER BY 1"
+                            ).fetchall() == [(1, 100), (2, 200)]
+        pairs = conn.execute(
+            "SELECT b.source_ref, a.source_ref FROM camera_report b"
+            " JOIN camera_report a ON a.camera_id = b.camera_id AND a.id <> b.id"
+            " JOIN source s ON s.id = b.source_id WHERE s.name = 'b' ORDER BY b.id").fetchall()
+    assert pairs == [(f"b{i}", f"a{i}") for i in range(200)]
