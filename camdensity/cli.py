@@ -48,12 +48,19 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+# Set by `camdensity --debug ...`: an unexpected error shows its traceback instead of one line.
+RUN = {"debug": False}
+
+
 @app.callback()
 def _root(
     version: Annotated[bool, typer.Option(
         "--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
+    debug: Annotated[bool, typer.Option(
+        "--debug", help="Show the traceback of an unexpected error (default: one line).")] = False,
 ) -> None:
     """Surveillance-camera density maps: cluster, migrations, ingest, build, stats, export, serve."""
+    RUN["debug"] = debug
 
 
 def migrated_url() -> str:
@@ -231,7 +238,14 @@ def _import_places(importer: Callable[..., PlaceImport], path: Path,
                                attribution=attribution, options=options(box),
                                data_date=day)
     except IngestError as exc:
+        if RUN["debug"]:
+            raise
         fail(str(exc))
+    except Exception as exc:  # a bug or an outage mid-import: one line, unless --debug
+        if RUN["debug"]:
+            raise
+        fail(f"import failed, nothing was written: {type(exc).__name__}: {first_line(exc)} "
+             "(`camdensity --debug ...` shows the traceback)")
     report_import(outcome.result, outcome.skipped)
 
 
