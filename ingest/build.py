@@ -141,6 +141,7 @@ def build(conn: psycopg.Connection, settings: MethodSettings | None = None,
             "buffer_m": settings.effective_buffer_m,
         })
         conn.execute(query("build_site_uncertain"))
+        conn.execute(query("build_camera_uncertain"))
         conn.execute(query("build_site_percentile_category"))
         conn.execute(query("build_site_percentile_city"), {"city_m": settings.city_radius_m})
 
