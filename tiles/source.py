@@ -9,7 +9,7 @@ from psycopg import AsyncRawCursor
 from psycopg_pool import AsyncConnectionPool
 
 from camdensity import sql
-from camdensity.settings import MethodSettings, ServiceSettings
+from camdensity.settings import MethodSettings, ServiceSettings, evidence_settings
 from camdensity.tiles.cache import LRU, SnapshotCache
 from camdensity.tiles.filters import TileFilters
 from camdensity.tiles.grid import resolution_for_zoom
@@ -56,9 +56,11 @@ class TileSource:
         )
         self.zoom_resolutions = dict(service.tile_zoom_resolutions)
         self.near_radius_m = method.near_site_radius_m
+        self.fov_min_zoom = evidence_settings().fov_min_zoom
         # Settings that shape a tile belong in its ETag: changing them must not reuse old tiles.
         self._config = hashlib.blake2b(
-            repr((sorted(self.zoom_resolutions.items()), self.near_radius_m)).encode(),
+            repr((sorted(self.zoom_resolutions.items()), self.near_radius_m,
+                  self.fov_min_zoom)).encode(),
             digest_size=4,
         ).hexdigest()
 
@@ -79,11 +81,16 @@ class TileSource:
         async with pool.connection() as conn:
             # A raw cursor sends the $n text as is (Martin-style), prepared after first use.
             cur = AsyncRawCursor(conn)
-            await cur.execute(
-                sql.query("tile_mvt"),
-                (z, x, y, resolution, *filters.sql_params(), self.near_radius_m),
-                binary=True,
-            )
+            if filters.compare is not None:  # the change since that build (totals only)
+                await cur.execute(sql.query("tile_compare_mvt"),
+                                  (z, x, y, resolution, filters.compare), binary=True)
+            else:
+                await cur.execute(
+                    sql.query("tile_mvt"),
+                    (z, x, y, resolution, *filters.sql_params(), self.near_radius_m,
+                     self.fov_min_zoom),
+                    binary=True,
+                )
             read_snapshot, data = await cur.fetchone()
         data = bytes(data or b"")
         # The query read the snapshot in the same statement as the cells: cache under that one.
