@@ -17,6 +17,7 @@ from camdensity.service.errors import on_operational_error
 from camdensity.service.middleware import UniqueVary
 from camdensity.service.routes import (
     analysis,
+    archive,
     coverage,
     exports,
     health,
@@ -62,7 +63,8 @@ def create_app(database_url: str | None = None) -> FastAPI:
     app.add_middleware(GZipMiddleware, minimum_size=512)
     app.add_middleware(UniqueVary)  # outermost: sees GZipMiddleware's Vary as well as the route's
     for router in (health.router, coverage.router, sites.router, tiles.router, map.router,
-                   exports.router, analysis.router, history.router, report.router):
+                   exports.router, analysis.router, history.router, report.router,
+                   archive.router):
         app.include_router(router)
     return app
 

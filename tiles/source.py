@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from psycopg import AsyncRawCursor
+from psycopg import AsyncConnection, AsyncRawCursor
 from psycopg_pool import AsyncConnectionPool
 
 from camdensity import sql
@@ -44,6 +44,28 @@ class Extent:
         return (self.west + self.east) / 2, (self.south + self.north) / 2
 
 
+async def render_tile(
+    conn: AsyncConnection, z: int, x: int, y: int, resolution: int, filters: TileFilters,
+    near_radius_m: float, fov_min_zoom: int | None = None,
+) -> tuple[str | None, bytes]:
+    """(snapshot read, MVT bytes; b'' when empty) of tile z/x/y drawing H3 `resolution`: the one
+    renderer behind /tiles and `camdensity publish`."""
+    # A raw cursor sends the $n text as is (Martin-style), prepared after first use.
+    cur = AsyncRawCursor(conn)
+    if filters.compare is not None:  # the change since that build (totals only)
+        await cur.execute(sql.query("tile_compare_mvt"),
+                          (z, x, y, resolution, filters.compare), binary=True)
+    else:
+        fov_zoom = evidence_settings().fov_min_zoom if fov_min_zoom is None else fov_min_zoom
+        await cur.execute(
+            sql.query("tile_mvt"),
+            (z, x, y, resolution, *filters.sql_params(), near_radius_m, fov_zoom),
+            binary=True,
+        )
+    read_snapshot, data = await cur.fetchone()
+    return read_snapshot, bytes(data or b"")
+
+
 class TileSource:
     """One per app: the snapshot cache and what depends on it (tiles, extent, map pages)."""
 
@@ -58,7 +80,7 @@ class TileSource:
         self.near_radius_m = method.near_site_radius_m
         self.fov_min_zoom = evidence_settings().fov_min_zoom
         # Settings that shape a tile belong in its ETag: changing them must not reuse old tiles.
-        self._config = hashlib.blake2b(
+        self.config = hashlib.blake2b(
             repr((sorted(self.zoom_resolutions.items()), self.near_radius_m,
                   self.fov_min_zoom)).encode(),
             digest_size=4,
@@ -66,7 +88,7 @@ class TileSource:
 
     def etag(self, snapshot: str, filters: TileFilters) -> str:
         """Strong ETag of every tile of this data version, filters and tile settings."""
-        return f'"{snapshot}-{filters.digest()}-{self._config}"'
+        return f'"{snapshot}-{filters.digest()}-{self.config}"'
 
     async def tile(
         self, pool: AsyncConnectionPool, snapshot: str, z: int, x: int, y: int, filters: TileFilters
@@ -76,23 +98,12 @@ class TileSource:
         cached = self.tiles.get(key)
         if isinstance(cached, bytes):
             return Tile(snapshot, cached)
-        resolution = resolution_for_zoom(z, self.zoom_resolutions)
         self.snapshots.check_store()
         async with pool.connection() as conn:
-            # A raw cursor sends the $n text as is (Martin-style), prepared after first use.
-            cur = AsyncRawCursor(conn)
-            if filters.compare is not None:  # the change since that build (totals only)
-                await cur.execute(sql.query("tile_compare_mvt"),
-                                  (z, x, y, resolution, filters.compare), binary=True)
-            else:
-                await cur.execute(
-                    sql.query("tile_mvt"),
-                    (z, x, y, resolution, *filters.sql_params(), self.near_radius_m,
-                     self.fov_min_zoom),
-                    binary=True,
-                )
-            read_snapshot, data = await cur.fetchone()
-        data = bytes(data or b"")
+            read_snapshot, data = await render_tile(
+                conn, z, x, y, resolution_for_zoom(z, self.zoom_resolutions), filters,
+                self.near_radius_m, self.fov_min_zoom,
+            )
         # The query read the snapshot in the same statement as the cells: cache under that one.
         self.snapshots.observe(read_snapshot)
         self.tiles.put((read_snapshot, z, x, y, filters), data)
