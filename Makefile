@@ -24,14 +24,14 @@ demo: setup
 ## Run the whole test suite against a real PostGIS
 test: $(STAMP)
 	scripts/install-system.sh --test
-	$(BIN)/ruff check camdensity ingest tiles service sql tests bench
+	$(BIN)/ruff check camdensity ingest tiles service sql evidence tests bench
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 serve: setup
 	$(BIN)/camdensity serve
 
 lint: $(STAMP)
-	$(BIN)/ruff check camdensity ingest tiles service sql tests bench
+	$(BIN)/ruff check camdensity ingest tiles service sql evidence tests bench
 
 ## Benchmarks (on demand, not part of `make test`)
 bench: setup

@@ -14,7 +14,7 @@ from rich.console import Console
 
 from camdensity import db
 from camdensity.cluster import Cluster, ClusterError
-from camdensity.ingest.pipeline import first_line
+from camdensity.ingest.errors import first_line
 from camdensity.settings import database_settings, service_settings
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False)
@@ -145,8 +145,12 @@ def report_import(result: ImportResult, skipped: int = 0) -> None:
     fused = f", {result.fused} fused with another source's" if result.entity == "cameras" else ""
     removed = f", {result.removed} gone since the previous version" if result.removed else ""
     dated = f"; data of {result.data_date.isoformat()}" if result.data_date else ""
-    typer.echo(f"{what}: {result.accepted} accepted{fused}, {result.rejected} rejected"
+    surveyed = (f", {result.surveyed} surveyed with no camera (count 0)"
+                if result.surveyed else "")
+    typer.echo(f"{what}: {result.accepted} accepted{fused}{surveyed}, {result.rejected} rejected"
                f"{extra}{removed}{dated}")
+    for note in result.notes:
+        console.print(f"  note: {note}", markup=False, highlight=False)
     for r in result.rejects[:10]:
         console.print(f"  rejected {result.where(r)}: {r.reason}", markup=False, highlight=False)
     if result.rejected > 10:
@@ -167,32 +171,40 @@ _LatOpt = Annotated[str | None, typer.Option("--lat", help="Latitude column (def
 _LonOpt = Annotated[str | None, typer.Option(
     "--lon", help="Longitude column (default: lon, lng, long, longitude, x...).")]
 _IdOpt = Annotated[str | None, typer.Option("--id", help="Column/property with the source's own id.")]
-_DataDateOpt = Annotated[datetime | None, typer.Option(
-    "--data-date", formats=["%Y-%m-%d"],
+_DataDateOpt = Annotated[str | None, typer.Option(
+    "--data-date",
     help="Date the data is of, YYYY-MM-DD (default: what the file says: an OSM file's snapshot "
          "time or newest edit, Overpass's timestamp); shown with the map and every export.")]
 
 
-def _day(when: datetime | None) -> date | None:
-    return when.date() if when is not None else None
+def _day(text: str | None) -> date | None:
+    """--data-date as a date; a one-line error when it is not YYYY-MM-DD."""
+    if text is None:
+        return None
+    try:
+        return datetime.strptime(text.strip(), "%Y-%m-%d").date()
+    except ValueError:
+        fail(f"--data-date {text!r}: give the date as YYYY-MM-DD, e.g. 2025-06-30")
+    return None
 
 
 def _import_places(importer: Callable[..., PlaceImport], path: Path,
                    options: Callable[[BBox | None], Any], *, source: str | None,
                    kind: str | None, fmt: str, bbox: str | None, licence: str | None,
-                   attribution: str | None, data_date: datetime | None) -> None:
+                   attribution: str | None, data_date: str | None) -> None:
     """Check --kind and --bbox, run one import (cameras, sites, addresses) and report it."""
     from camdensity.ingest.pipeline import IngestError
     from camdensity.ingest.places import parse_bbox
 
     if kind is not None and kind not in ("crowdsourced", "reported"):
         fail(f"--kind {kind!r}: use crowdsourced or reported")
+    day = _day(data_date)
     try:
         box = parse_bbox(bbox)
         with db.connect(migrated_url()) as conn:
             outcome = importer(conn, path, source=source, kind=kind, fmt=fmt, licence=licence,
                                attribution=attribution, options=options(box),
-                               data_date=_day(data_date))
+                               data_date=day)
     except IngestError as exc:
         fail(str(exc))
     report_import(outcome.result, outcome.skipped)
@@ -289,6 +301,10 @@ def ingest_cameras(
     default_type: Annotated[str | None, typer.Option(
         help="Type of reports that say none (default: cctv for OSM, else unknown; "
              "e.g. alpr for an ALPR list).")] = None,
+    precision: Annotated[str | None, typer.Option(
+        "--precision", metavar="METRES",
+        help="The source's location uncertainty in metres (IP geolocation: kilometres); "
+             "coarser than CAMDENSITY_LOW_PRECISION_M counts as low precision.")] = None,
     encoding: _EncodingOpt = None,
     bbox: _BBoxOpt = None,
     licence: _LicenceOpt = None,
@@ -297,12 +313,16 @@ def ingest_cameras(
 ) -> None:
     """Import camera reports (one transaction); say how many fuse with other sources'."""
     from camdensity.ingest.cameras import CameraOptions, import_cameras
+    from camdensity.ingest.values import parse_float
 
+    metres = parse_float(precision) if precision is not None else None
+    if precision is not None and (metres is None or metres <= 0):
+        fail(f"--precision {precision!r}: give the location uncertainty in metres, e.g. 5000")
     _import_places(
         import_cameras, path,
         lambda box: CameraOptions(lat=lat, lon=lon, id=id, encoding=encoding, bbox=box,
                                   type=type_, count=count, operator=operator,
-                                  default_type=default_type),
+                                  default_type=default_type, precision=metres),
         source=source, kind=kind, fmt=fmt, bbox=bbox, licence=licence, attribution=attribution,
         data_date=data_date,
     )
@@ -395,13 +415,24 @@ def rejects(
         if as_csv:
             writer = csv.writer(sys.stdout, lineterminator="\n")
             writer.writerow(REJECT_COLUMNS)
-            writer.writerows(rows)
+            writer.writerows(tuple(spreadsheet_safe(v) for v in row) for row in rows)
             return
         n = 0
         for n, (name, kind, file_name, unit, number, reason, _raw) in enumerate(rows, 1):
             where = unit if number is None else f"{unit} {number}"
             typer.echo(f"{name} ({kind}) {file_name} {where}: {reason}")
         typer.echo(f"{n:,} rejected rows" if n else "no rejected rows")
+
+
+# A cell a spreadsheet would run as a formula (CSV injection): shown as text with a leading '.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """A CSV cell that spreadsheets show as text, never evaluate (`=cmd|...` gets a leading ')."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 @export_app.command("hexagons")
@@ -464,6 +495,64 @@ def export_hexagons(
     )
 
 
+# --- publish: a static bundle (PMTiles archive, map page, style, exports) ------------------
+
+
+@app.command()
+def publish(
+    out_dir: Annotated[Path, typer.Argument(help="Folder to write (a symlink swapped atomically).")],
+    bbox: Annotated[str | None, typer.Option(
+        help="Only tiles meeting minlon,minlat,maxlon,maxlat (degrees)."
+    )] = None,
+    minzoom: Annotated[int, typer.Option(help="Lowest zoom in the archive.")] = 0,
+    maxzoom: Annotated[int, typer.Option(help="Highest zoom (maps overzoom beyond it).")] = 14,
+    types: Annotated[str | None, typer.Option(help="Count only these camera types (comma list).")] = None,
+    operators: Annotated[str | None, typer.Option(help="Count only these operators (comma list).")] = None,
+    categories: Annotated[str | None, typer.Option(help="Draw only these site categories.")] = None,
+    workers: Annotated[int | None, typer.Option(
+        help="Connections rendering tiles at once (default CAMDENSITY_PUBLISH_WORKERS)."
+    )] = None,
+    exports: Annotated[bool, typer.Option("--exports/--no-exports", help="Add hexagon exports.")] = True,
+    full: Annotated[bool, typer.Option("--full", help="Render every tile (no reuse of the last publish).")] = False,
+) -> None:
+    """Write a static bundle of the newest build: tiles.pmtiles, index.html, style.json, tiles.json,
+    exports and README.txt, for any static host (range requests, no server code)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from camdensity.publish import publish as write_bundle
+    from camdensity.service.exports import ExportError, parse_bbox
+    from camdensity.tiles.archive import ArchiveError, ArchiveRequest
+    from camdensity.tiles.filters import FilterError, TileFilters
+
+    try:
+        request = ArchiveRequest(TileFilters.parse(types, operators, categories), minzoom, maxzoom,
+                                 parse_bbox(bbox))
+        request.check()
+    except (ExportError, FilterError, ArchiveError) as exc:
+        fail(str(exc))
+    url = migrated_url()
+    with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                  TimeRemainingColumn(), console=console, transient=True) as progress:
+        task = progress.add_task("rendering tiles", total=None)
+        try:
+            result = write_bundle(
+                url, out_dir, request, workers=workers or service_settings().publish_workers,
+                exports=exports, full=full,
+                on_plan=lambda total: progress.update(task, total=total),
+                on_tile=lambda: progress.advance(task),
+            )
+        except (ArchiveError, ExportError, ValueError) as exc:
+            fail(str(exc))
+    a = result.archive
+    reuse = (f"; {a.reused:,} unchanged tiles copied from the last publish, {a.rendered:,} rendered"
+             if result.incremental else "")
+    typer.echo(
+        f"published snapshot {a.snapshot.snapshot} to {out_dir}: {a.tiles:,} tiles "
+        f"({a.contents:,} distinct, {a.empty:,} empty left out) in {a.seconds:.1f} s "
+        f"({a.tiles_per_s:,.0f} tiles/s), tiles.pmtiles {a.size:,} bytes{reuse}"
+    )
+
+
 @app.command()
 def demo(
     serve_api: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve the API afterwards.")] = True,
@@ -485,6 +574,59 @@ def demo(
             "  (map: /map, docs: /docs)"
         )
         serve(host=None, port=port)
+
+
+# --- evidence: analyse, diff (camdensity.evidence) ----------------------------------------
+
+
+@app.command()
+def analyse(
+    category: Annotated[str, typer.Argument(help="Site category, e.g. clinic, school.")],
+    radius: Annotated[int, typer.Option(help="Radius in metres.")] = 200,
+    null_model: Annotated[str, typer.Option(
+        "--null", help="Null model: addresses (default) or cells.")] = "addresses",
+    area: Annotated[str | None, typer.Option(
+        help="Only this box: minlon,minlat,maxlon,maxlat.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Compare a category's sites with places drawn from a null model (ratios, intervals, p)."""
+    import asyncio
+
+    from camdensity.evidence.analysis import AnalysisError, Question
+    from camdensity.evidence.commands import run_analysis, show_analysis
+
+    box = None
+    if area is not None:
+        try:
+            box = tuple(float(v) for v in area.split(","))
+            assert len(box) == 4 and box[0] < box[2] and box[1] < box[3]
+        except (ValueError, AssertionError):
+            fail(f"--area {area!r}: give minlon,minlat,maxlon,maxlat with min < max")
+    url = migrated_url()
+    try:
+        answer = asyncio.run(run_analysis(url, Question(category, radius, null_model, box)))
+    except AnalysisError as exc:
+        fail(str(exc))
+    typer.echo(json.dumps(answer, indent=2) if as_json else show_analysis(answer))
+
+
+@app.command("diff")
+def diff_builds(
+    snapshot_a: Annotated[str, typer.Argument(help="The earlier snapshot id.")],
+    snapshot_b: Annotated[str, typer.Argument(help="The later snapshot id.")],
+    resolution: Annotated[int, typer.Option(help="H3 resolution of the cells compared.")] = 9,
+    top: Annotated[int, typer.Option(min=1, max=1000, help="Cells and sites to list.")] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """What changed between two builds: cells and sites changed most, reports added and removed."""
+    from camdensity.evidence.history import HistoryError, diff, show_diff
+
+    with db.connect(migrated_url()) as conn:
+        try:
+            d = diff(conn, snapshot_a, snapshot_b, resolution, top)
+        except HistoryError as exc:
+            fail(str(exc))
+    typer.echo(json.dumps(d, indent=2, default=str) if as_json else show_diff(d))
 
 
 def main() -> None:  # pragma: no cover

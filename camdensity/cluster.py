@@ -45,6 +45,11 @@ def postgis_available(bindir: Path) -> bool:
     return (sharedir / "extension" / POSTGIS_CONTROL).exists()
 
 
+def os_user() -> str:
+    """Name of the OS user running camdensity (the one peer authentication lets in)."""
+    return pwd.getpwuid(os.geteuid()).pw_name
+
+
 def _as_owner(cmd: list[str]) -> list[str]:
     """initdb/pg_ctl refuse to run as root: run them as `postgres` then."""
     if os.geteuid() == 0:
@@ -70,6 +75,38 @@ class Cluster:
         for path in paths:
             os.chown(path, pw.pw_uid, pw.pw_gid)
 
+    def access_files(self) -> dict[str, str]:
+        """pg_hba.conf and pg_ident.conf: the socket only, peer authentication, and only the OS
+        user running camdensity, as the owner or the API role (no `trust`, no other local user)."""
+        user = os_user()
+        hba = (
+            "# camdensity (written by camdensity/cluster.py): socket only, in a 0700 directory;\n"
+            "# peer authentication maps the OS user running camdensity to the project's roles.\n"
+            "local all all peer map=camdensity\n"
+        )
+        ident = "".join(
+            f"camdensity {user} {role}\n"
+            for role in dict.fromkeys((self.settings.pg_user, self.settings.api_role))
+        )
+        return {"pg_hba.conf": hba, "pg_ident.conf": ident}
+
+    def _secure(self) -> bool:
+        """Write the access files and tighten modes (existing clusters too); True when changed."""
+        changed = False
+        for name, text in self.access_files().items():
+            path = self.data / name
+            if not path.exists() or path.read_text() != text:
+                path.write_text(text)
+                changed = True
+            path.chmod(0o600)
+            self._chown(path)
+        # Only the cluster's OS user may reach the socket; the log is its alone too.
+        self.run.chmod(0o700)
+        self.log.touch(exist_ok=True)
+        self.log.chmod(0o600)
+        self._chown(self.run, self.log)
+        return changed
+
     def initialized(self) -> bool:
         return (self.data / "PG_VERSION").exists()
 
@@ -87,7 +124,7 @@ class Cluster:
         if not postgis_available(bindir):
             raise ClusterError("PostGIS is not installed for this server; run `make setup`.")
         self.root.mkdir(parents=True, exist_ok=True)
-        self.run.mkdir(parents=True, exist_ok=True)
+        self.run.mkdir(mode=0o700, parents=True, exist_ok=True)
         self._chown(self.root, self.run)
         if self.initialized():
             return
@@ -96,7 +133,7 @@ class Cluster:
         res = subprocess.run(
             _as_owner([
                 str(bindir / "initdb"), "-D", str(self.data), "-U", self.settings.pg_user,
-                "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8",
+                "--auth=peer", "--encoding=UTF8", "--locale=C.UTF-8",
             ]),
             check=False, capture_output=True, text=True,
         )
@@ -106,6 +143,12 @@ class Cluster:
     def start(self) -> None:
         """Initialise if needed, start if stopped, create the database; idempotent."""
         self.init()
+        changed = self._secure()
+        if changed and self.running():
+            subprocess.run(
+                _as_owner([str(pg_bindir() / "pg_ctl"), "reload", "-D", str(self.data)]),
+                check=True, capture_output=True,
+            )
         if not self.running():
             opts = (
                 # Reached only through its own socket directory: no TCP listener, so checkouts
@@ -115,9 +158,7 @@ class Cluster:
                 "-c max_connections=200 -c fsync=off -c synchronous_commit=off "
                 "-c log_min_messages=warning -c log_statement=none"
             )
-            # The log lives beside the data; the server never logs statements (privacy).
-            self.log.touch(exist_ok=True)
-            self._chown(self.log)
+            # The log lives beside the data (0600); the server never logs statements (privacy).
             res = subprocess.run(
                 _as_owner([
                     str(pg_bindir() / "pg_ctl"), "start", "-D", str(self.data), "-w",

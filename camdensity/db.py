@@ -7,6 +7,7 @@ from contextlib import contextmanager
 
 import psycopg
 
+from camdensity import roles
 from camdensity import sql as sqlfiles
 from camdensity.settings import DatabaseSettings, database_settings
 
@@ -32,7 +33,7 @@ def connect(url: str | None = None, **kwargs: object) -> Iterator[psycopg.Connec
 
 
 def migrate(conn: psycopg.Connection) -> list[str]:
-    """Apply the migrations not yet applied; returns their names."""
+    """Apply the migrations not yet applied, then the API role's grants; returns their names."""
     applied: list[str] = []
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATE_LOCK,))
@@ -50,4 +51,6 @@ def migrate(conn: psycopg.Connection) -> list[str]:
                 "INSERT INTO schema_migration (version, name) VALUES (%s, %s)", (version, name)
             )
             applied.append(name)
+        # After every migration, so the read-only role covers the tables they added.
+        roles.grant_api_role(conn, database_settings())
     return applied

@@ -36,6 +36,18 @@ class DatabaseSettings(BaseSettings):
     pg_user: str = "camdensity"
     pool_min_size: int = 1
     pool_max_size: int = 8
+    # Least privilege: `serve` reads through this role (SELECT on published tables only), never
+    # as the owner in DATABASE_URL. Its credentials: CAMDENSITY_API_DATABASE_URL when given, else
+    # derived from the owner's URL (same server; password an HMAC of the owner's, or none when
+    # the owner needs none, as with the embedded cluster's peer authentication).
+    api_role: str = Field(default="camdensity_api", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    api_database_url: str | None = None
+    # Outage behaviour: a request waits at most this long for a pooled connection (then 503),
+    # a new connection at most connect_timeout_s, a statement at most statement_timeout_ms.
+    pool_timeout_s: float = Field(default=1.0, gt=0)
+    connect_timeout_s: int = Field(default=1, ge=1)
+    statement_timeout_ms: int = Field(default=10_000, ge=0)
+    retry_after_s: int = Field(default=5, ge=1)  # the Retry-After of a 503 while the store is down
 
     @property
     def embedded(self) -> bool:
@@ -74,6 +86,9 @@ class MethodSettings(BaseSettings):
     city_radius_m: float = 10_000.0
     # Hexagon d_<category>: nearest site searched this far from the cell centre, else NULL.
     site_distance_limit_m: float = 50_000.0
+    # A camera with a known direction faces a site inside this cone (degrees wide, centred on
+    # each bearing it gives; a range "90-180" is its own sector).
+    fov_deg: float = 90.0
 
 
 class ServiceSettings(BaseSettings):
@@ -87,15 +102,65 @@ class ServiceSettings(BaseSettings):
     cache_max_age: int = 300
     tile_cache_size: int = 4096
     # Zoom -> H3 resolution: each key is the highest zoom drawn at its resolution (z<=8 -> 6,
-    # 9 -> 7, 10 -> 8, 11-12 -> 9, 13 -> 10, 14 -> 11, beyond -> 12), so a 512 px tile holds
-    # tens to a few hundred cells. JSON in CAMDENSITY_TILE_ZOOM_RESOLUTIONS.
-    tile_zoom_resolutions: dict[int, int] = {8: 6, 9: 7, 10: 8, 12: 9, 13: 10, 14: 11, 24: 12}
+    # 9 -> 7, 10-11 -> 8, 12 -> 9, 13-14 -> 10, 15 -> 11, beyond -> 12), chosen so a hexagon is
+    # drawn 15-60 px across (tiles.grid.hexagon_pixels; ~30 px, the geometric middle, where two
+    # resolutions compete) from z7 to z17 at 45° latitude. JSON in CAMDENSITY_TILE_ZOOM_RESOLUTIONS.
+    tile_zoom_resolutions: dict[int, int] = {8: 6, 9: 7, 11: 8, 12: 9, 14: 10, 15: 11, 24: 12}
     tile_maxzoom: int = 16  # advertised in TileJSON; clients overzoom beyond it
     snapshot_ttl_s: float = 2.0  # how long the data version is trusted before it is re-read
     map_cache_size: int = 32  # generated /map pages kept per (snapshot, parameters)
     geocoder_url: str | None = None  # Nominatim/Pelias-compatible search URL, optional
     geocoder_kind: str = "nominatim"
     geocoder_timeout_s: float = 5.0  # an external geocoder slower than this is an error (502)
+    # `camdensity publish`: tiles rendered at once over this many connections.
+    publish_workers: int = 4
+    # GET /export/tiles.pmtiles renders on request: a box spanning at most this many tiles (else 422).
+    pmtiles_export_max_tiles: int = 2000
+
+
+class IngestSettings(BaseSettings):
+    """Bounds every import enforces, so any file is read in bounded time and memory.
+
+    Each error that enforces one names its setting (`CAMDENSITY_INGEST_MAX_COUNT`...).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="CAMDENSITY_", extra="ignore")
+
+    ingest_max_count: int = 10_000          # cameras one row may stand for
+    ingest_max_line_bytes: int = 1_000_000  # one physical line of a CSV file
+    ingest_max_field_chars: int = 131_072   # one CSV field (Python's csv default)
+    ingest_max_columns: int = 1_000         # columns of a CSV header
+    ingest_max_json_depth: int = 64         # nesting of JSON arrays/objects
+    ingest_max_element_chars: int = 1_000_000  # text in one JSON element / GeoJSON feature
+    # Data-quality report: more reports than this on one exact point are "stacked".
+    stacked_reports: int = 5
+    stacked_top: int = 5                    # stacked points listed by an import
+    # A source whose --precision is coarser than this is "low precision" (IP geolocation...).
+    low_precision_m: float = 100.0
+
+
+@lru_cache
+def ingest_settings() -> IngestSettings:
+    return IngestSettings()
+
+
+class EvidenceSettings(BaseSettings):
+    """Evidence: the null-model comparison, fields of view drawn, history kept."""
+
+    model_config = SettingsConfigDict(env_prefix="CAMDENSITY_", extra="ignore")
+
+    # Null model: at most this many baseline places, drawn from this far around the sites.
+    analysis_baseline_n: int = 1000
+    analysis_area_m: float = 10_000.0
+    analysis_bootstrap: int = 2000        # bootstrap resamples for the 95% intervals
+    analysis_permutations: int = 5000     # permutations for the p-value
+    analysis_min_sites: int = 5           # fewer sites: "too small to say"
+    analysis_min_baseline: int = 30       # fewer baseline places: "too small to say"
+    analysis_max_radius_m: int = 2000
+    # Builds whose history (site exposure, hexagon totals) is kept; older ones are pruned.
+    history_keep_builds: int = 20
+    fov_min_zoom: int = 15                # the tiles' `fov` layer is drawn from this zoom on
+    fov_draw_radius_m: float = 40.0       # length of the drawn view cones
 
 
 @lru_cache
@@ -106,6 +171,11 @@ def database_settings() -> DatabaseSettings:
 @lru_cache
 def method_settings() -> MethodSettings:
     return MethodSettings()
+
+
+@lru_cache
+def evidence_settings() -> EvidenceSettings:
+    return EvidenceSettings()
 
 
 @lru_cache

@@ -18,7 +18,8 @@ import psycopg
 
 from camdensity.address_parse import split_number
 from camdensity.ingest import osm_places
-from camdensity.ingest.pipeline import ImportContext, IngestError, Kind, open_csv
+from camdensity.ingest.csvfile import open_csv
+from camdensity.ingest.pipeline import ImportContext, IngestError, Kind
 from camdensity.ingest.places import (
     PlaceImport,
     PlaceOptions,

@@ -33,6 +33,7 @@ import numpy as np
 import psycopg
 import pyarrow as pa
 
+from camdensity.evidence.record import record as record_evidence
 from camdensity.ingest.fuse import FUSE_LOCK, FuseResult, fuse
 from camdensity.ingest.pgcopy import read_arrays, write_arrays
 from camdensity.settings import SITE_CATEGORIES, MethodSettings, method_settings
@@ -129,6 +130,7 @@ def build(conn: psycopg.Connection, settings: MethodSettings | None = None,
         params = settings.model_dump(mode="json")
         snapshot = _snapshot_id(build_id, sources, params)
         conn.execute(_INSERT_BUILD, (build_id, snapshot, json.dumps(params), json.dumps(sources)))
+        record_evidence(conn, build_id, settings, say=say)  # facing, view cones, history
         conn.execute("SELECT pg_notify(%s, %s)", (NOTIFY_CHANNEL, snapshot))
 
         cells = dict(conn.execute(

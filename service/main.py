@@ -5,14 +5,28 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import psycopg
 from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi_offline import FastAPIOffline
 
-from camdensity import __version__, db
+from camdensity import __version__, db, roles
 from camdensity.service.database import open_pool
+from camdensity.service.errors import on_operational_error
 from camdensity.service.middleware import UniqueVary
-from camdensity.service.routes import coverage, exports, health, map, sites, tiles
+from camdensity.service.routes import (
+    analysis,
+    archive,
+    coverage,
+    exports,
+    health,
+    history,
+    map,
+    report,
+    sites,
+    tiles,
+)
 from camdensity.settings import database_settings
 
 
@@ -22,7 +36,9 @@ def create_app(database_url: str | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings = database_settings()
-        url = database_url or db.database_url(settings)
+        owner_url = database_url or db.database_url(settings)
+        # Never as the owner: the API reads through its own role, set up here by the owner.
+        url = await run_in_threadpool(roles.prepare_api, owner_url, settings)
         app.state.pool = await open_pool(settings, url)
         try:
             yield
@@ -42,10 +58,13 @@ def create_app(database_url: str | None = None) -> FastAPI:
         lifespan=lifespan,
         static_url="/static/docs",
     )
+    # Store down or too slow (PoolTimeout and QueryCanceled are OperationalErrors): 503.
+    app.add_exception_handler(psycopg.OperationalError, on_operational_error)
     app.add_middleware(GZipMiddleware, minimum_size=512)
     app.add_middleware(UniqueVary)  # outermost: sees GZipMiddleware's Vary as well as the route's
     for router in (health.router, coverage.router, sites.router, tiles.router, map.router,
-                   exports.router):
+                   exports.router, analysis.router, history.router, report.router,
+                   archive.router):
         app.include_router(router)
     return app
 

@@ -6,7 +6,8 @@ import time
 from collections import OrderedDict
 from collections.abc import Hashable
 
-from psycopg_pool import AsyncConnectionPool
+import psycopg
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from camdensity.service.snapshot import Snapshot, current_snapshot
 
@@ -47,18 +48,38 @@ class SnapshotCache:
     seen, so memory never holds tiles or pages of an old version.
     """
 
+    # While the store is down, the known version is trusted this long before trying again.
+    OUTAGE_RETRY_S = 1.0
+
     def __init__(self, ttl: float, *dependents: LRU) -> None:
         self.ttl = ttl
         self.dependents = dependents
         self._snapshot: Snapshot | None = None
         self._read_at = float("-inf")
+        self._failed_at = float("-inf")
 
     async def get(self, pool: AsyncConnectionPool) -> Snapshot | None:
-        """The newest finished build (None before the first); a connection only when stale."""
+        """The newest finished build (None before the first); a connection only when stale.
+
+        When the store cannot be reached the last known version stays current, so what is cached
+        of it (tiles, pages) keeps being served; the store is tried again a second later.
+        """
         if time.monotonic() - self._read_at > self.ttl:
-            async with pool.connection() as conn:
-                self._set(await current_snapshot(conn))
+            try:
+                async with pool.connection() as conn:
+                    self._set(await current_snapshot(conn))
+            except psycopg.OperationalError:
+                self._failed_at = time.monotonic()
+                if self._snapshot is None:
+                    raise
+                self._read_at = self._failed_at - self.ttl + self.OUTAGE_RETRY_S
         return self._snapshot
+
+    def check_store(self) -> None:
+        """Raise PoolTimeout at once when the store failed within the last OUTAGE_RETRY_S: a
+        request that needs it then answers 503 without waiting out the pool timeout again."""
+        if time.monotonic() - self._failed_at < self.OUTAGE_RETRY_S:
+            raise PoolTimeout("the store failed a moment ago")
 
     def observe(self, snapshot_id: str | None) -> None:
         """A query saw `snapshot_id`: if it is not the cached one, drop caches and re-read soon."""

@@ -38,6 +38,7 @@ def _schema(spec: dict[str, Any], response: dict[str, Any]) -> dict[str, Any]:
         ("/export/hexagons.{fmt}", {"200", "304", "422", "503"}),
         ("/export/provenance.json", {"200", "304", "422", "503"}),
         ("/healthz", {"200"}),
+        ("/readyz", {"200", "503"}),
     ],
 )
 def test_every_answer_is_documented(spec: dict[str, Any], path: str, statuses: set[str]) -> None:

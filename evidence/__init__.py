@@ -1,0 +1,1 @@
+"""Evidence: null-model comparison, cameras facing sites, history between builds, the report."""
