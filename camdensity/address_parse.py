@@ -88,6 +88,7 @@ US_STATES = frozenset(
 UNIT_WORDS = frozenset({"apt", "apartment", "unit", "suite", "ste", "fl", "floor", "rm", "room",
                         "bldg", "building", "dept", "lot", "", "ph", "penthouse", "bsmt", "basement",
                         "lowr", "uppr", "rear", "frnt", "front", "side", "ofc", "office"})
+_TRAILING_ZIP = re.compile(r"(?<![,\s])\s+(\d{5}(?:-\d{4})?)\s*$")
 _NUMBER = re.compile(r"^\d+[a-z]?$|^\d+-\d+[a-z]?$")
 
 
@@ -121,7 +122,10 @@ def _join(tokens: list[tuple[str, str]], labels: frozenset[str]) -> str | None:
 
 def parse(text: str) -> ParsedAddress:
     """Split a typed address into fields (the first run of each; never raises on odd text)."""
-    tokens = _tokens(text.replace("#", " # "))
+    # A comma before a trailing ZIP: without one, usaddress reads "328 W 48 St 10036" with "St"
+    # as the city.
+    text = _TRAILING_ZIP.sub(r", \1", text.replace("#", " # "))
+    tokens = _tokens(text)
     # A label repeated later in the text ("... st east elmhurst") is a second run: keep the first.
     street_run: list[tuple[str, str]] = []
     seen_street, ended = False, False

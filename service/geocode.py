@@ -48,8 +48,8 @@ MIN_SCORE = 0.5
 # Factors on the score: a ZIP or city in the query that the street's addresses do not have; a
 # number asked for but not on the street (street-level answer); an address picked among
 # contending streets only because its number is there and theirs is not.
-ZIP_MISMATCH = 0.5
-CITY_MISMATCH = 0.5
+ZIP_MISMATCH = 0.5  # a mistyped ZIP with the right street, number and city still answers
+CITY_MISMATCH = 0.45  # another city or borough never answers (below MIN_SCORE): 404
 STREET_ONLY_FACTOR = 0.8
 CHOSEN_BY_NUMBER = 0.85
 # A street-level answer's radius is the extent of the street's known addresses, but never less

@@ -202,11 +202,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(tiles_db: str) -> Iterator[str]:  # noqa: F811
-    """A real uvicorn serving the synthetic store on a free localhost port."""
+@contextmanager
+def uvicorn_serving(database_url: str) -> Iterator[str]:
+    """A real uvicorn serving `database_url` on a free localhost port; yields its base URL."""
     port = _free_port()
-    env = {**os.environ, "DATABASE_URL": tiles_db}
+    env = {**os.environ, "DATABASE_URL": database_url}
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "camdensity.service.main:app", "--host", "127.0.0.1",
          "--port", str(port), "--no-access-log"],
@@ -228,6 +228,13 @@ def server(tiles_db: str) -> Iterator[str]:  # noqa: F811
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def server(tiles_db: str) -> Iterator[str]:  # noqa: F811
+    """A real uvicorn serving the synthetic store."""
+    with uvicorn_serving(tiles_db) as base:
+        yield base
 
 
 @contextmanager
