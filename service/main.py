@@ -14,6 +14,7 @@ from fastapi_offline import FastAPIOffline
 from camdensity import __version__, db, roles
 from camdensity.service.database import open_pool
 from camdensity.service.errors import on_operational_error
+from camdensity.service.metrics import RequestMetrics, ServiceMetrics
 from camdensity.service.middleware import UniqueVary
 from camdensity.service.routes import (
     analysis,
@@ -27,7 +28,7 @@ from camdensity.service.routes import (
     sites,
     tiles,
 )
-from camdensity.settings import database_settings
+from camdensity.settings import database_settings, log_settings, service_settings
 
 
 def create_app(database_url: str | None = None) -> FastAPI:
@@ -40,8 +41,11 @@ def create_app(database_url: str | None = None) -> FastAPI:
         # Never as the owner: the API reads through its own role, set up here by the owner.
         url = await run_in_threadpool(roles.prepare_api, owner_url, settings)
         app.state.pool = await open_pool(settings, url)
+        service = service_settings()
         try:
-            yield
+            async with metrics.served(app.state.pool, service.metrics_host, service.metrics_port,
+                                      service.metrics_refresh_s):
+                yield
         finally:
             await app.state.pool.close()
 
@@ -61,6 +65,9 @@ def create_app(database_url: str | None = None) -> FastAPI:
     # Store down or too slow (PoolTimeout and QueryCanceled are OperationalErrors): 503.
     app.add_exception_handler(psycopg.OperationalError, on_operational_error)
     app.add_middleware(GZipMiddleware, minimum_size=512)
+    # Outside gzip: the latency counted is the whole answer's, compression included.
+    app.state.metrics = metrics = ServiceMetrics(app.state)
+    app.add_middleware(RequestMetrics, metrics=metrics, log_requests=log_settings().log_requests)
     app.add_middleware(UniqueVary)  # outermost: sees GZipMiddleware's Vary as well as the route's
     for router in (health.router, coverage.router, sites.router, tiles.router, map.router,
                    exports.router, analysis.router, history.router, report.router,

@@ -7,11 +7,8 @@ import json
 import os
 import re
 import shutil
-import socket
-import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,6 +20,7 @@ import pytest
 import shapely
 from fastapi.testclient import TestClient
 
+from camdensity import testing
 from camdensity.service.main import create_app
 from camdensity.service.routes.map import data_dates
 from camdensity.tiles.tilejson import DENSITY_RAMP, NEAR_SITE_OUTLINE
@@ -196,44 +194,14 @@ def test_root_redirects_to_the_map(client: TestClient) -> None:
 # --- real browser -------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextmanager
-def uvicorn_serving(database_url: str) -> Iterator[str]:
-    """A real uvicorn serving `database_url` on a free localhost port; yields its base URL."""
-    port = _free_port()
-    env = {**os.environ, "DATABASE_URL": database_url}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "camdensity.service.main:app", "--host", "127.0.0.1",
-         "--port", str(port), "--no-access-log"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                with urllib.request.urlopen(f"{base}/healthz", timeout=1):
-                    break
-            except OSError:
-                if proc.poll() is not None:
-                    pytest.fail(f"uvicorn exited: {proc.stdout.read().decode() if proc.stdout else ''}")
-                time.sleep(0.2)
-        else:
-            pytest.fail("uvicorn did not answer /healthz")
-        yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-
-
 @pytest.fixture(scope="module")
 def server(tiles_db: str) -> Iterator[str]:  # noqa: F811
-    """A real uvicorn serving the synthetic store."""
-    with uvicorn_serving(tiles_db) as base:
+    """A real uvicorn serving the synthetic store on a free localhost port."""
+    port = testing.free_port()
+    env = {**os.environ, "DATABASE_URL": tiles_db}
+    command = [sys.executable, "-m", "uvicorn", "camdensity.service.main:app", "--host",
+               "127.0.0.1", "--port", str(port), "--no-access-log"]
+    with testing.serving(command, port, env, ROOT) as base:
         yield base
 
 

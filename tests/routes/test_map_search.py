@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import math
+import os
+import sys
 from collections.abc import Iterator
 from typing import Any
 
 import httpx2 as httpx
 import pytest
 
-from routes.test_map import CHROMIUM, browser_page, uvicorn_serving
+from camdensity import testing
+from routes.test_map import CHROMIUM, ROOT, browser_page
 
 
 @pytest.fixture(scope="module")
 def helsinki_server(helsinki: str) -> Iterator[str]:
-    with uvicorn_serving(helsinki) as base:
+    """A real uvicorn serving the session's Helsinki store."""
+    port = testing.free_port()
+    command = [sys.executable, "-m", "uvicorn", "camdensity.service.main:app", "--host",
+               "127.0.0.1", "--port", str(port), "--no-access-log"]
+    with testing.serving(command, port, {**os.environ, "DATABASE_URL": helsinki}, ROOT) as base:
         yield base
 
 
