@@ -54,10 +54,13 @@ STREET_ONLY_FACTOR = 0.8
 CHOSEN_BY_NUMBER = 0.85
 # A street-level answer's radius is the extent of the street's known addresses, but never less
 # than MIN_UNCERTAINTY_M, nor less than FEW_POINTS_UNCERTAINTY_M when the street is known by
-# FEW_POINTS addresses or fewer (a street is longer than the few points a dataset has on it).
+# FEW_POINTS addresses or fewer (a street is longer than the few points a dataset has on it) or
+# the number asked for is not between two known ones (it may lie beyond them).
 MIN_UNCERTAINTY_M = 100.0
 FEW_POINTS = 2
 FEW_POINTS_UNCERTAINTY_M = 400.0
+# A missing number between two known ones is interpolated when they are closer than this.
+MAX_INTERPOLATION_GAP_M = 1000.0
 
 
 @dataclass(frozen=True)
@@ -129,7 +132,9 @@ def _street_label(row: dict[str, Any]) -> str:
 
 
 def _street_answer(row: dict[str, Any], score: float) -> Geocoded:
-    floor = FEW_POINTS_UNCERTAINTY_M if row["n"] <= FEW_POINTS else MIN_UNCERTAINTY_M
+    # Few known addresses, or a number outside the known ones: the extent bounds little.
+    few = not row["interpolated"] and (row["n"] <= FEW_POINTS or bool(row["hn_asked"]))
+    floor = FEW_POINTS_UNCERTAINTY_M if few else MIN_UNCERTAINTY_M
     radius = max(floor, float(row["radius_m"] or 0.0))
     return Geocoded(_street_label(row), row["lon"], row["lat"], round(score, 3), "street",
                     "offline", round(radius))
@@ -205,7 +210,8 @@ async def _candidates(conn: AsyncConnection, query: str, parsed: ParsedAddress, 
               # a ZIP and city only from a US parse ("FABIANINKATU 2" is no city and ZIP)
               "zip": parsed.postcode if parsed.us else None,
               "city": parsed.city if parsed.us else None,
-              "street_min": STREET_MATCH, "limit": CANDIDATE_STREETS}
+              "street_min": STREET_MATCH, "limit": CANDIDATE_STREETS,
+              "max_gap_m": MAX_INTERPOLATION_GAP_M}
     async with conn.transaction():
         await _set_thresholds(conn, CANDIDATE_THRESHOLD, NAME_THRESHOLD)
         async with conn.cursor(row_factory=dict_row) as cur:

@@ -37,6 +37,15 @@ CREATE OR REPLACE FUNCTION camdensity_housenumber(hn text) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT AS
 $$ SELECT nullif(replace(camdensity_normalize(hn), ' ', ''), '') $$;
 
+-- A house number's place in its street's order, for interpolating a missing one: "12" and
+-- "12b" -> 12, a Queens-style "104-12" -> 104012 (block 104, house 12); NULL when no number.
+CREATE OR REPLACE FUNCTION camdensity_hn_key(hn text) RETURNS float8
+LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT AS
+$$
+SELECT CASE WHEN m[2] IS NOT NULL THEN m[1]::float8 * 1000 + m[2]::float8 ELSE m[1]::float8 END
+FROM regexp_match(hn, '^(\d{1,6})(?:-(\d{1,3}))?') AS m
+$$;
+
 -- A postcode as compared: US ZIP+4 to its five digits, else lower case without spaces.
 CREATE OR REPLACE FUNCTION camdensity_postcode(pc text) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT AS

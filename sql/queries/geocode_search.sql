@@ -20,11 +20,12 @@
 -- Per street and city: `ss` street score 0..1; `hn_asked`; `zip_ok`/`city_ok` (NULL: the query
 -- gave none, or the data has none); `matches`, the addresses whose house number is the one
 -- asked for (equal, or inside a range "11-13"), as JSON; and the street's extent (centroid,
--- radius in metres, count) over its addresses in the query's ZIP when any is, else over all.
+-- radius in metres, count) over its addresses in the query's ZIP when any is, else over all,
+-- or the point interpolated between the nearest numbers below and above the one asked for.
 --
 -- %(fields)s, %(fuzzy)s booleans; %(street)s typed street, %(hn)s house number (fields path),
 -- %(zip)s, %(city)s (NULL when absent); %(q)s the query as typed (text path); %(street_min)s;
--- %(limit)s.
+-- %(limit)s; %(max_gap_m)s.
 -- The caller sets pg_trgm.similarity_threshold and word_similarity_threshold (the prefilters).
 WITH q AS (
     SELECT p.std, p.name, p.dir, p.type,
@@ -116,11 +117,13 @@ WITH q AS (
     ORDER BY max(ss) DESC, street_std, ckey
     LIMIT %(limit)s
 )
-SELECT g.*, ST_X(e.c) AS lon, ST_Y(e.c) AS lat, e.n,
-       (SELECT max(ST_Distance(h.geom::geography, e.c::geography))
-        FROM hit h
-        WHERE h.street_std = g.street_std AND h.ckey IS NOT DISTINCT FROM g.ckey
-          AND (h.zip_ok OR NOT coalesce(g.zip_ok, false))) AS radius_m
+SELECT g.*, coalesce(ST_X(b.p), ST_X(e.c)) AS lon, coalesce(ST_Y(b.p), ST_Y(e.c)) AS lat, e.n,
+       coalesce(b.gap_m,
+                (SELECT max(ST_Distance(h.geom::geography, e.c::geography))
+                 FROM hit h
+                 WHERE h.street_std = g.street_std AND h.ckey IS NOT DISTINCT FROM g.ckey
+                   AND (h.zip_ok OR NOT coalesce(g.zip_ok, false)))) AS radius_m,
+       b.p IS NOT NULL AS interpolated
 FROM grp g
 CROSS JOIN LATERAL (
     SELECT ST_Centroid(ST_Collect(h.geom)) AS c, count(*) AS n
@@ -128,4 +131,27 @@ CROSS JOIN LATERAL (
     WHERE h.street_std = g.street_std AND h.ckey IS NOT DISTINCT FROM g.ckey
       AND (h.zip_ok OR NOT coalesce(g.zip_ok, false))  -- in the query's ZIP when any is
 ) e
+-- A number asked for but not there, between two known numbers of the street: the point is
+-- interpolated between them, and the gap between them is the radius (numbers run along a
+-- street); only when that gap is under %(max_gap_m)s, else the street's extent says more.
+LEFT JOIN LATERAL (
+    SELECT ST_LineInterpolatePoint(ST_MakeLine(lo.geom, hi.geom),
+                                   (qk.k - lo.k) / (hi.k - lo.k)) AS p,
+           ST_Distance(lo.geom::geography, hi.geom::geography) AS gap_m
+    FROM (SELECT camdensity_hn_key(q.hn) AS k FROM q) qk
+    CROSS JOIN LATERAL (
+        SELECT h.geom, camdensity_hn_key(h.hn) AS k FROM hit h
+        WHERE h.street_std = g.street_std AND h.ckey IS NOT DISTINCT FROM g.ckey
+          AND (h.zip_ok OR NOT coalesce(g.zip_ok, false))
+          AND camdensity_hn_key(h.hn) < qk.k
+        ORDER BY 2 DESC LIMIT 1) lo
+    CROSS JOIN LATERAL (
+        SELECT h.geom, camdensity_hn_key(h.hn) AS k FROM hit h
+        WHERE h.street_std = g.street_std AND h.ckey IS NOT DISTINCT FROM g.ckey
+          AND (h.zip_ok OR NOT coalesce(g.zip_ok, false))
+          AND camdensity_hn_key(h.hn) > qk.k
+        ORDER BY 2 LIMIT 1) hi
+    WHERE g.matches IS NULL AND %(fields)s
+      AND ST_Distance(lo.geom::geography, hi.geom::geography) < %(max_gap_m)s
+) b ON true
 ORDER BY g.ss DESC, g.street_std, g.ckey
