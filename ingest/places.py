@@ -91,14 +91,20 @@ def bbox_params(bbox: BBox | None) -> dict[str, float | None]:
 
 
 def _geojson_lines(path: Path) -> bool:
-    """Whether the file is GeoJSON text sequence (one Feature a line, as OpenAddresses writes)."""
+    """Whether the file is GeoJSON text sequence (one Feature a line, as OpenAddresses writes).
+
+    Its first two lines must each be a whole Feature: one Feature alone is no collection.
+    """
     with path.open("rb") as f:
-        first = f.readline(1 << 20).strip().lstrip(b"\x1e")  # RFC 8142 record separator
-    try:
-        obj = json.loads(first)
-    except ValueError:
-        return False
-    return isinstance(obj, dict) and obj.get("type") == "Feature"
+        lines = [f.readline(1 << 20).strip().lstrip(b"\x1e") for _ in range(2)]
+    for line in lines:
+        try:
+            obj = json.loads(line)
+        except (ValueError, RecursionError):
+            return False
+        if not (isinstance(obj, dict) and obj.get("type") == "Feature"):
+            return False
+    return True
 
 
 def geojson_features(ctx: ImportContext) -> Iterator[tuple[int, dict[str, Any]]]:
