@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query, Response
 
 from camdensity.evidence.analysis import AnalysisError, NullModel, Question, analyse, check
 from camdensity.service.dependencies import ConnDep
 from camdensity.service.openapi import NO_BUILD, error
 from camdensity.service.routes.sites import parse_bbox
+from camdensity.service.routes.tiles import cache_headers
 from camdensity.service.snapshot import current_snapshot
 from camdensity.settings import SITE_CATEGORIES, evidence_settings, method_settings
 from camdensity.tiles.cache import LRU
@@ -53,6 +54,7 @@ async def comparison(conn: ConnDep, q: Question) -> dict[str, Any]:
 )
 async def analysis_sites(
     conn: ConnDep,
+    response: Response,
     category: Annotated[str, Query(description=f"Site category: {', '.join(SITE_CATEGORIES)}.")],
     radius: Annotated[int, Query(ge=10, le=100_000,
                                  description="Radius in metres (10..CAMDENSITY_ANALYSIS_MAX_RADIUS_M"
@@ -66,4 +68,7 @@ async def analysis_sites(
     = None,
 ) -> dict[str, Any]:
     """The comparison as JSON (`ratio_mean`, `ratio_median` as `{estimate, ci_low, ci_high}`)."""
-    return await comparison(conn, Question(category, radius, null_model, parse_bbox(area)))
+    box = parse_bbox(area)
+    if box is not None:  # a box someone asked about: no shared cache keeps it
+        response.headers.update(cache_headers(queried_place=True))
+    return await comparison(conn, Question(category, radius, null_model, box))
