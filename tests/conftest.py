@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -10,6 +11,9 @@ import pytest
 from typer.testing import CliRunner
 
 from camdensity import testing
+
+# The test client sends `Host: testserver`; the service answers only Hosts it trusts.
+os.environ.setdefault("CAMDENSITY_TRUSTED_HOSTS", '["testserver", "127.0.0.1", "localhost"]')
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"

@@ -53,7 +53,8 @@ async def comparison(conn: ConnDep, q: Question) -> dict[str, Any]:
 )
 async def analysis_sites(
     conn: ConnDep,
-    category: Annotated[str, Query(description=f"Site category: {', '.join(SITE_CATEGORIES)}.")],
+    category: Annotated[str, Query(description=f"Site category: {', '.join(SITE_CATEGORIES)}.",
+                                   json_schema_extra={"enum": list(SITE_CATEGORIES)})],
     radius: Annotated[int, Query(ge=10, le=100_000,
                                  description="Radius in metres (10..CAMDENSITY_ANALYSIS_MAX_RADIUS_M"
                                  ", default 2000).")] = 200,

@@ -25,7 +25,7 @@ from camdensity.service.exports import (
 )
 from camdensity.service.openapi import NO_BUILD, NOT_MODIFIED
 from camdensity.service.routes.tiles import cache_headers, etag_matches
-from camdensity.settings import method_settings
+from camdensity.settings import MethodSettings, method_settings
 
 router = APIRouter(prefix="/export", tags=["exports"])
 
@@ -35,6 +35,7 @@ ResolutionQuery = Annotated[
         ge=0, le=15,
         description="H3 resolution to export; one of those built (see the 422 message or "
                     "/export/provenance.json). Default: the method's baseline resolution.",
+        json_schema_extra={"enum": MethodSettings().resolutions},
     ),
 ]
 BBoxQuery = Annotated[

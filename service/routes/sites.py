@@ -11,7 +11,7 @@ from psycopg.rows import dict_row
 
 from camdensity import sql
 from camdensity.service.dependencies import ConnDep
-from camdensity.service.openapi import error
+from camdensity.service.openapi import MAX_INT, error
 from camdensity.service.snapshot import current_snapshot
 from camdensity.settings import EXPOSURE_RADII_M, SITE_CATEGORIES, method_settings
 
@@ -112,7 +112,11 @@ async def list_sites(
     category: Annotated[
         list[str] | None,
         Query(
-            description=f"Only these site categories (repeatable): {', '.join(SITE_CATEGORIES)}."
+            description=f"Only these site categories (repeatable): {', '.join(SITE_CATEGORIES)}.",
+            json_schema_extra={"anyOf": [
+                {"type": "array", "items": {"type": "string", "enum": list(SITE_CATEGORIES)}},
+                {"type": "null"},
+            ]},
         ),
     ] = None,
     bbox: Annotated[
@@ -132,7 +136,7 @@ async def list_sites(
         ),
     ] = "-exposure",
     limit: Annotated[int, Query(ge=1, le=1000, description="Page size (1..1000).")] = 100,
-    offset: Annotated[int, Query(ge=0, description="Sites to skip, for paging.")] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_INT, description="Sites to skip, for paging.")] = 0,
 ) -> dict[str, Any]:
     """A page of sites with their exposure; `total` counts every site matching the filters."""
     unknown = sorted(set(category or ()) - set(SITE_CATEGORIES))
@@ -174,7 +178,7 @@ async def list_sites(
 )
 async def get_site(
     conn: ConnDep,
-    site_id: Annotated[int, Path(ge=1, description="The site's id (from `/sites` or a tile).")],
+    site_id: Annotated[int, Path(ge=1, le=MAX_INT, description="The site's id (from `/sites` or a tile).")],
 ) -> dict[str, Any]:
     """The site, or 404 when no site has this id."""
     rows = await fetch_sites(conn, "name", id=site_id, limit=1)

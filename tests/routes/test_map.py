@@ -181,8 +181,9 @@ def test_map_page_is_cached_and_gzipped(client: TestClient) -> None:
 )
 def test_map_sends_vary_once(client: TestClient, headers: dict[str, str]) -> None:
     r = client.get("/map", params={"zoom": 12}, headers=headers)
-    # One header line, one token: the route and GZipMiddleware both add Accept-Encoding.
-    assert r.headers.get_list("vary") == ["Accept-Encoding"]
+    # One header line, each token once: the route and GZipMiddleware both add Accept-Encoding
+    # (and CORS adds Origin).
+    assert r.headers.get_list("vary") == ["Accept-Encoding, Origin"]
 
 
 def test_root_redirects_to_the_map(client: TestClient) -> None:
@@ -253,12 +254,16 @@ def load(page: Any, url: str, path: Path) -> Any:
     from PIL import Image
 
     failed: list[str] = []
+    refused: list[str] = []
     page.on("requestfailed", lambda r: failed.append(r.url))
+    page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
     page.goto(url)
-    page.wait_for_function("document.body.dataset.loaded === 'true'", timeout=60_000)
+    # A selector, not a JS predicate: the page's CSP forbids evaluating strings.
+    page.wait_for_selector("body[data-loaded='true']", state="attached", timeout=60_000)
     page.wait_for_timeout(300)  # one more frame after the last tile
     page.screenshot(path=str(path))
     assert not failed, f"requests failed: {failed}"
+    assert not refused, f"the page's own Content-Security-Policy blocked: {refused}"
     return Image.open(path).convert("RGB")
 
 
@@ -326,7 +331,7 @@ def test_chromium_draws_the_hexagons(server: str, tmp_path: Path) -> None:
         page.click("button[title='Zoom in']")
         page.wait_for_timeout(600)  # the 200 ms transition
         assert page.evaluate(zoom) == pytest.approx(before + 1)
-        page.wait_for_function("document.body.dataset.loaded === 'true'", timeout=60_000)
+        page.wait_for_selector("body[data-loaded='true']", state="attached", timeout=60_000)
         # Control: the same page looking at the open sea draws no hexagon.
         empty = load(page, f"{server}/map?lat=0&lon=0&zoom=12", tmp_path / "empty.png")
         assert count_near(empty, ramp) < 0.001 * sampled
