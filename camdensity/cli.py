@@ -516,5 +516,24 @@ def analyse(
     typer.echo(json.dumps(answer, indent=2) if as_json else show_analysis(answer))
 
 
+@app.command("diff")
+def diff_builds(
+    snapshot_a: Annotated[str, typer.Argument(help="The earlier snapshot id.")],
+    snapshot_b: Annotated[str, typer.Argument(help="The later snapshot id.")],
+    resolution: Annotated[int, typer.Option(help="H3 resolution of the cells compared.")] = 9,
+    top: Annotated[int, typer.Option(min=1, max=1000, help="Cells and sites to list.")] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """What changed between two builds: cells and sites changed most, reports added and removed."""
+    from camdensity.evidence.history import HistoryError, diff, show_diff
+
+    with db.connect(migrated_url()) as conn:
+        try:
+            d = diff(conn, snapshot_a, snapshot_b, resolution, top)
+        except HistoryError as exc:
+            fail(str(exc))
+    typer.echo(json.dumps(d, indent=2, default=str) if as_json else show_diff(d))
+
+
 def main() -> None:  # pragma: no cover
     app()

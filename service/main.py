@@ -23,7 +23,17 @@ from camdensity.service.errors import (
     on_validation_error,
 )
 from camdensity.service.middleware import UniqueVary
-from camdensity.service.routes import analysis, coverage, exports, health, map, sites, tiles
+from camdensity.service.routes import (
+    analysis,
+    coverage,
+    exports,
+    health,
+    history,
+    map,
+    report,
+    sites,
+    tiles,
+)
 from camdensity.service.security import SecurityHeaders, add_web_middleware
 from camdensity.settings import database_settings, service_settings
 
@@ -68,7 +78,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
     add_web_middleware(app, service)
     app.add_middleware(UniqueVary)  # outermost: sees GZipMiddleware's Vary as well as the route's
     for router in (health.router, coverage.router, sites.router, tiles.router, map.router,
-                   exports.router, analysis.router):
+                   exports.router, analysis.router, history.router, report.router):
         app.include_router(router)
     generate = app.openapi
 

@@ -117,6 +117,19 @@ async def count_cameras(
     return out
 
 
+async def facing_point(
+    conn: AsyncConnection, lon: float, lat: float, radius: int
+) -> dict[str, Any]:
+    """Non-private cameras within the radius that face the point, look elsewhere, or unknown."""
+    cur = await conn.execute(
+        sql.query("coverage_facing"), {"lon": lon, "lat": lat, "radius": radius}
+    )
+    row = await cur.fetchone()
+    assert row is not None
+    return {"facing": row[0], "not_facing": row[1], "direction_unknown": row[2],
+            "fov_deg": method_settings().fov_deg}
+
+
 async def touched_cells(
     conn: AsyncConnection, lon: float, lat: float, radius: int, res: int
 ) -> list[str]:
@@ -217,6 +230,7 @@ async def coverage(
         },
         "radius_m": radius,
         "cameras": await count_cameras(conn, where.lon, where.lat, radius),
+        "facing": await facing_point(conn, where.lon, where.lat, radius),
         "hexagon_resolution": res,
         "hexagons": await touched_cells(conn, where.lon, where.lat, radius, res),
         "sites": [{**site_json(r), "distance_m": round(r["distance_m"], 1)} for r in sites],

@@ -84,6 +84,9 @@ def site_json(row: dict[str, Any]) -> dict[str, Any]:
             "effective_cameras": row["effective_cameras"],
             "percentile_category": row["percentile_category"],
             "percentile_city": row["percentile_city"],
+            # Per radius: cameras whose view cone holds the site, looking elsewhere, or of
+            # unknown direction (private cameras are in none of the three).
+            "facing": row["facing"],
         }
     return {
         "id": row["id"],

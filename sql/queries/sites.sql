@@ -2,6 +2,7 @@
 -- %(categories)s text[], %(minlon)s..%(maxlat)s bbox on the centroid, %(id)s,
 -- %(lon)s/%(lat)s/%(radius)s: within a geodesic radius (distance_m is then to the site's
 -- geometry, 0 inside a polygon), %(limit)s, %(offset)s. {order} comes from a whitelist.
+-- `facing`: per radius, non-private cameras facing the site, looking elsewhere, direction unknown.
 WITH p AS (
     SELECT ST_SetSRID(ST_MakePoint(%(lon)s::float8, %(lat)s::float8), 4326)::geography AS g
 ), env AS (
@@ -12,6 +13,10 @@ SELECT s.id, s.category, s.name, s.address, ST_Y(s.centroid) AS lat, ST_X(s.cent
        src.name AS source, s.source_ref,
        e.cameras_50m, e.cameras_100m, e.cameras_200m, e.cameras_500m, e.by_type, e.by_operator,
        e.effective_cameras, e.percentile_category, e.percentile_city,
+       (SELECT jsonb_object_agg(f.radius_m::text, jsonb_build_object(
+                   'facing', f.facing, 'not_facing', f.not_facing,
+                   'direction_unknown', f.direction_unknown))
+        FROM site_facing f WHERE f.site_id = s.id) AS facing,
        ST_Distance(s.geom::geography, p.g) AS distance_m,
        count(*) OVER () AS total
 FROM site s

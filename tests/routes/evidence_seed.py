@@ -58,9 +58,10 @@ class Planted:
         self.cameras = [c for c in cameras if all(
             abs(haversine_m(c[0], c[1], p[0], p[1]) - r) > 3 for p in places for r in RADII)]
 
-    def counts(self, points: list[tuple[float, float]], radius: int) -> list[int]:
-        """Non-private cameras within `radius` of each point."""
-        return [sum(1 for lon, lat, op in self.cameras if op != "private"
+    def counts(self, points: list[tuple[float, float]], radius: int,
+               private: bool = False) -> list[int]:
+        """Non-private (or, with `private`, all) cameras within `radius` of each point."""
+        return [sum(1 for lon, lat, op in self.cameras if (private or op != "private")
                     and haversine_m(lon, lat, px, py) <= radius) for px, py in points]
 
 
@@ -84,6 +85,14 @@ def seed(conn: psycopg.Connection) -> None:
                 "SELECT %s, %s, %s, %s, g, g, ST_Transform(g, 3857) "
                 "FROM (SELECT ST_SetSRID(ST_MakePoint(%s, %s), 4326) AS g) p",
                 (ids["sites"], f"{category}/{i}", category, f"{category.title()} {i}", lon, lat))
+    # Exposure as a build measures it (every operator; geodesic), for /sites and the report's lists.
+    conn.execute(
+        "INSERT INTO site_exposure SELECT s.id, "
+        "  count(*) FILTER (WHERE d <= 50), count(*) FILTER (WHERE d <= 100), "
+        "  count(*) FILTER (WHERE d <= 200), count(*) FILTER (WHERE d <= 500), '{}', '{}', 0, "
+        "  NULL, NULL "
+        "FROM site s LEFT JOIN LATERAL (SELECT ST_Distance(c.geom::geography, s.geom::geography) AS d"
+        "  FROM camera c) c ON true GROUP BY s.id")
     conn.execute(
         "INSERT INTO address (source_id, street, housenumber, label, search, geom) "
         "SELECT %s, 'Koekatu', n::text, 'Koekatu ' || n, 'koekatu ' || n, "
