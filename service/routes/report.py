@@ -105,7 +105,8 @@ async def build_report(conn: ConnDep, request: Request, q: Question, top: int) -
 async def report(
     conn: ConnDep,
     request: Request,
-    category: Annotated[str, Query(description=f"Site category: {', '.join(SITE_CATEGORIES)}.")],
+    category: Annotated[str, Query(description=f"Site category: {', '.join(SITE_CATEGORIES)}.",
+                                   json_schema_extra={"enum": list(SITE_CATEGORIES)})],
     radius: Annotated[int, Query(ge=10, le=100_000, description="Radius in metres.")] = 200,
     null_model: Annotated[NullModel, Query(description="`addresses` or `cells`.")] = "addresses",
     area: Annotated[str | None, Query(
