@@ -372,11 +372,11 @@ def test_json_documents_have_etags(client: TestClient, path: str) -> None:
         client.get(path, params={"types": "cctv"}, headers={"If-None-Match": etag}),
         client.get(path, headers={"If-None-Match": etag}),
         client.get(path, params={"types": "alpr"},
-                   headers={"If-None-Match": etag, "Host": "maps.example.org"}),
+                   headers={"If-None-Match": etag, "Host": "localhost"}),  # another trusted host
     ]
     for other in others:
         assert other.status_code == 200 and other.headers["etag"] != etag
-    assert "maps.example.org" in others[2].text
+    assert "http://localhost/" in others[2].text
     twin = "/style.json" if path == "/tiles.json" else "/tiles.json"
     assert client.get(twin, params={"types": "alpr"}).headers["etag"] != etag
 
