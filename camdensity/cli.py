@@ -14,7 +14,7 @@ from rich.console import Console
 
 from camdensity import db
 from camdensity.cluster import Cluster, ClusterError
-from camdensity.ingest.pipeline import first_line
+from camdensity.ingest.errors import first_line
 from camdensity.settings import database_settings, service_settings
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False)
@@ -145,8 +145,12 @@ def report_import(result: ImportResult, skipped: int = 0) -> None:
     fused = f", {result.fused} fused with another source's" if result.entity == "cameras" else ""
     removed = f", {result.removed} gone since the previous version" if result.removed else ""
     dated = f"; data of {result.data_date.isoformat()}" if result.data_date else ""
-    typer.echo(f"{what}: {result.accepted} accepted{fused}, {result.rejected} rejected"
+    surveyed = (f", {result.surveyed} surveyed with no camera (count 0)"
+                if result.surveyed else "")
+    typer.echo(f"{what}: {result.accepted} accepted{fused}{surveyed}, {result.rejected} rejected"
                f"{extra}{removed}{dated}")
+    for note in result.notes:
+        console.print(f"  note: {note}", markup=False, highlight=False)
     for r in result.rejects[:10]:
         console.print(f"  rejected {result.where(r)}: {r.reason}", markup=False, highlight=False)
     if result.rejected > 10:
@@ -167,32 +171,40 @@ _LatOpt = Annotated[str | None, typer.Option("--lat", help="Latitude column (def
 _LonOpt = Annotated[str | None, typer.Option(
     "--lon", help="Longitude column (default: lon, lng, long, longitude, x...).")]
 _IdOpt = Annotated[str | None, typer.Option("--id", help="Column/property with the source's own id.")]
-_DataDateOpt = Annotated[datetime | None, typer.Option(
-    "--data-date", formats=["%Y-%m-%d"],
+_DataDateOpt = Annotated[str | None, typer.Option(
+    "--data-date",
     help="Date the data is of, YYYY-MM-DD (default: what the file says: an OSM file's snapshot "
          "time or newest edit, Overpass's timestamp); shown with the map and every export.")]
 
 
-def _day(when: datetime | None) -> date | None:
-    return when.date() if when is not None else None
+def _day(text: str | None) -> date | None:
+    """--data-date as a date; a one-line error when it is not YYYY-MM-DD."""
+    if text is None:
+        return None
+    try:
+        return datetime.strptime(text.strip(), "%Y-%m-%d").date()
+    except ValueError:
+        fail(f"--data-date {text!r}: give the date as YYYY-MM-DD, e.g. 2025-06-30")
+    return None
 
 
 def _import_places(importer: Callable[..., PlaceImport], path: Path,
                    options: Callable[[BBox | None], Any], *, source: str | None,
                    kind: str | None, fmt: str, bbox: str | None, licence: str | None,
-                   attribution: str | None, data_date: datetime | None) -> None:
+                   attribution: str | None, data_date: str | None) -> None:
     """Check --kind and --bbox, run one import (cameras, sites, addresses) and report it."""
     from camdensity.ingest.pipeline import IngestError
     from camdensity.ingest.places import parse_bbox
 
     if kind is not None and kind not in ("crowdsourced", "reported"):
         fail(f"--kind {kind!r}: use crowdsourced or reported")
+    day = _day(data_date)
     try:
         box = parse_bbox(bbox)
         with db.connect(migrated_url()) as conn:
             outcome = importer(conn, path, source=source, kind=kind, fmt=fmt, licence=licence,
                                attribution=attribution, options=options(box),
-                               data_date=_day(data_date))
+                               data_date=day)
     except IngestError as exc:
         fail(str(exc))
     report_import(outcome.result, outcome.skipped)
@@ -284,6 +296,10 @@ def ingest_cameras(
     default_type: Annotated[str | None, typer.Option(
         help="Type of reports that say none (default: cctv for OSM, else unknown; "
              "e.g. alpr for an ALPR list).")] = None,
+    precision: Annotated[str | None, typer.Option(
+        "--precision", metavar="METRES",
+        help="The source's location uncertainty in metres (IP geolocation: kilometres); "
+             "coarser than CAMDENSITY_LOW_PRECISION_M counts as low precision.")] = None,
     encoding: _EncodingOpt = None,
     bbox: _BBoxOpt = None,
     licence: _LicenceOpt = None,
@@ -292,12 +308,16 @@ def ingest_cameras(
 ) -> None:
     """Import camera reports (one transaction); say how many fuse with other sources'."""
     from camdensity.ingest.cameras import CameraOptions, import_cameras
+    from camdensity.ingest.values import parse_float
 
+    metres = parse_float(precision) if precision is not None else None
+    if precision is not None and (metres is None or metres <= 0):
+        fail(f"--precision {precision!r}: give the location uncertainty in metres, e.g. 5000")
     _import_places(
         import_cameras, path,
         lambda box: CameraOptions(lat=lat, lon=lon, id=id, encoding=encoding, bbox=box,
                                   type=type_, count=count, operator=operator,
-                                  default_type=default_type),
+                                  default_type=default_type, precision=metres),
         source=source, kind=kind, fmt=fmt, bbox=bbox, licence=licence, attribution=attribution,
         data_date=data_date,
     )
@@ -390,13 +410,24 @@ def rejects(
         if as_csv:
             writer = csv.writer(sys.stdout, lineterminator="\n")
             writer.writerow(REJECT_COLUMNS)
-            writer.writerows(rows)
+            writer.writerows(tuple(spreadsheet_safe(v) for v in row) for row in rows)
             return
         n = 0
         for n, (name, kind, file_name, unit, number, reason, _raw) in enumerate(rows, 1):
             where = unit if number is None else f"{unit} {number}"
             typer.echo(f"{name} ({kind}) {file_name} {where}: {reason}")
         typer.echo(f"{n:,} rejected rows" if n else "no rejected rows")
+
+
+# A cell a spreadsheet would run as a formula (CSV injection): shown as text with a leading '.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """A CSV cell that spreadsheets show as text, never evaluate (`=cmd|...` gets a leading ')."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 @export_app.command("hexagons")

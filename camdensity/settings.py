@@ -122,6 +122,32 @@ class ServiceSettings(BaseSettings):
     geocoder_timeout_s: float = 5.0  # an external geocoder slower than this is an error (502)
 
 
+class IngestSettings(BaseSettings):
+    """Bounds every import enforces, so any file is read in bounded time and memory.
+
+    Each error that enforces one names its setting (`CAMDENSITY_INGEST_MAX_COUNT`...).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="CAMDENSITY_", extra="ignore")
+
+    ingest_max_count: int = 10_000          # cameras one row may stand for
+    ingest_max_line_bytes: int = 1_000_000  # one physical line of a CSV file
+    ingest_max_field_chars: int = 131_072   # one CSV field (Python's csv default)
+    ingest_max_columns: int = 1_000         # columns of a CSV header
+    ingest_max_json_depth: int = 64         # nesting of JSON arrays/objects
+    ingest_max_element_chars: int = 1_000_000  # text in one JSON element / GeoJSON feature
+    # Data-quality report: more reports than this on one exact point are "stacked".
+    stacked_reports: int = 5
+    stacked_top: int = 5                    # stacked points listed by an import
+    # A source whose --precision is coarser than this is "low precision" (IP geolocation...).
+    low_precision_m: float = 100.0
+
+
+@lru_cache
+def ingest_settings() -> IngestSettings:
+    return IngestSettings()
+
+
 class EvidenceSettings(BaseSettings):
     """Evidence: the null-model comparison, fields of view drawn, history kept."""
 

@@ -18,7 +18,8 @@ from camdensity.cluster import Cluster
 def clear_settings() -> None:
     """Forget the cached settings, so the next read sees the environment as it is now."""
     for fn in (settings_mod.database_settings, settings_mod.method_settings,
-               settings_mod.service_settings, settings_mod.evidence_settings):
+               settings_mod.service_settings, settings_mod.evidence_settings,
+               settings_mod.ingest_settings):
         fn.cache_clear()
 
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import psycopg
 
 from camdensity.ingest import osm_places
-from camdensity.ingest.pipeline import ImportContext, IngestError, Kind, open_csv
+from camdensity.ingest.csvfile import open_csv
+from camdensity.ingest.pipeline import ImportContext, IngestError, Kind
 from camdensity.ingest.places import (
     PlaceImport,
     PlaceOptions,

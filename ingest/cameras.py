@@ -11,7 +11,6 @@ only with `camdensity build`, which publishes a new data version at once.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import date
@@ -22,18 +21,19 @@ import ijson
 import psycopg
 
 from camdensity import sql
-from camdensity.ingest import osm_places
+from camdensity.ingest import jsonstream, osm_places
+from camdensity.ingest.csvfile import open_csv
 from camdensity.ingest.fuse import fuse
 from camdensity.ingest.pipeline import (
+    POSITION_UNITS,
     ImportContext,
     ImportResult,
     IngestError,
     Kind,
+    Reject,
     check_file,
     first_line,
     jsonb,
-    open_csv,
-    parse_point,
     run_import,
 )
 from camdensity.ingest.places import (
@@ -47,6 +47,7 @@ from camdensity.ingest.places import (
     place_format,
     source_spec,
 )
+from camdensity.ingest.values import parse_count, parse_point
 from camdensity.settings import CAMERA_TYPES
 
 CAMERA_FORMATS: tuple[str, ...] = ("auto", "osm", "json", "geojson", "csv")
@@ -63,6 +64,7 @@ TYPE_NAMES: tuple[str, ...] = ("camera_type", "type", "device_type", "surveillan
 ID_NAMES: tuple[str, ...] = ("id", "ref", "identifier", "camera_id", "osm_id")
 OPERATOR_NAMES: tuple[str, ...] = ("operator", "owner", "agency")
 COUNT_NAMES: tuple[str, ...] = ("count",)
+_SOURCE_PRECISION = "UPDATE source SET precision_m = %s WHERE id = %s"
 OSM_ELEMENT_TYPES = frozenset({"node", "way", "relation"})
 # Coordinate keys of JSON elements (Overpass `out center` puts ways' points under "center").
 JSON_LAT = ("lat", "latitude")
@@ -78,6 +80,7 @@ class CameraOptions(PlaceOptions):
     count: str | None = None
     operator: str | None = None
     default_type: str | None = None
+    precision: float | None = None  # the source's location uncertainty in metres
 
 
 def camera_format(path: Path, given: str) -> str:
@@ -97,11 +100,11 @@ def _json_kind(path: Path) -> str:
             if not head.startswith(b"{"):
                 raise IngestError(f"{path.name} is not JSON (it starts with {head[:20]!r})")
             f.seek(0)
-            for prefix, event, value in ijson.parse(f):
-                if prefix == "" and event == "map_key" and value == "elements":
+            for keys, event, value in jsonstream.head(f, path.name):
+                if len(keys) == 1 and event == "map_key" and value == "elements":
                     return "json"
-                if (prefix == "" and event == "map_key" and value == "features") or (
-                        prefix == "type" and value == "FeatureCollection"):
+                if (len(keys) == 1 and event == "map_key" and value == "features") or (
+                        keys == ("type",) and value == "FeatureCollection"):
                     return "geojson"
     except OSError as exc:
         raise IngestError(f"cannot read {path}: {exc.strerror or exc}") from exc
@@ -124,6 +127,9 @@ def import_cameras(conn: psycopg.Connection, path: Path, *, source: str | None =
     if fmt == "osm" and (options.type or options.count or options.lat or options.lon):
         raise IngestError("--type/--count/--lat/--lon name CSV columns or JSON properties; "
                           "OSM tags give a camera's type")
+    if options.precision is not None and not (0 < options.precision < 1e7):
+        raise IngestError(f"--precision {options.precision:g}: give the location uncertainty "
+                          "in metres, more than 0 (IP geolocation: 5000 or more)")
     readers = {"osm": _osm_rows, "json": _json_rows, "geojson": _geojson_rows, "csv": _csv_rows}
     spec = source_spec(path, "cameras", fmt, name=source, kind=kind, licence=licence,
                        attribution=attribution,
@@ -133,16 +139,49 @@ def import_cameras(conn: psycopg.Connection, path: Path, *, source: str | None =
     def load(ctx: ImportContext) -> int:
         staged = ctx.copy_to_staging("camera_stage", CAMERA_STAGE_COLUMNS,
                                      readers[fmt](ctx, options))
-        accepted = ctx.execute_count(
-            sql.query("ingest_cameras"),
-            {"source_id": ctx.source_id, "default_type": default, **bbox_params(options.bbox)},
-        )
-        outcome.skipped = staged - accepted  # outside --bbox: left out on purpose
+        staged -= _reject_duplicates(ctx)
+        ctx.execute_count(_SOURCE_PRECISION, (options.precision, ctx.source_id))
+        params = {"source_id": ctx.source_id, "default_type": default,
+                  **bbox_params(options.bbox)}
+        accepted = ctx.execute_count(sql.query("ingest_cameras"), params)
+        ctx.surveyed = ctx.execute_count(sql.query("ingest_survey_points"), params)
+        outcome.skipped = staged - accepted - ctx.surveyed  # outside --bbox: left out on purpose
+        _note_stacked(ctx)
         ctx.fused = fuse(conn, apply=False).fused(spec.name)  # `build` publishes it
         return accepted
 
     outcome.result = run_import(conn, spec, load)
     return outcome
+
+
+def _reject_duplicates(ctx: ImportContext) -> int:
+    """Reject rows repeating an earlier row of the file (same id; no id: same point and type)."""
+    unit = POSITION_UNITS.get(ctx.spec.format, "line")
+    with ctx.conn.cursor() as cur:
+        cur.execute(sql.query("ingest_camera_duplicates"), {
+            "source_id": ctx.source_id, "file_name": ctx.spec.path.name, "unit": unit})
+        found = [Reject(line, reason) for line, reason in cur.fetchall()]
+    if found:
+        found.sort(key=lambda r: r.line or 0)
+        ctx.rejects.counted(found)
+        ctx.note(f"{len(found):,} duplicate rows rejected (the same id, or without an id the "
+                 "same point and type, as an earlier row)")
+    return len(found)
+
+
+def _note_stacked(ctx: ImportContext) -> None:
+    """Say which exact points carry more reports than CAMDENSITY_STACKED_REPORTS."""
+    limit, top = ctx.limits.stacked_reports, ctx.limits.stacked_top
+    found = ctx.conn.execute(sql.query("ingest_stacked_points"), {
+        "source_id": ctx.source_id, "max_reports": limit, "top": top}).fetchall()
+    if not found:
+        return
+    points, total = found[0][4], found[0][5]
+    listed = "; ".join(f"{lat:.6f},{lon:.6f}: {reports:,} reports" for lat, lon, reports, *_ in found)
+    precision = ("" if ctx.spec.options.get("precision") else
+                 "; if the source locates coarsely (IP geolocation), give --precision METRES")
+    ctx.note(f"stacked coordinates: {points:,} points carry {total:,} reports (more than "
+             f"{limit} each, CAMDENSITY_STACKED_REPORTS); the most: {listed}{precision}")
 
 
 # --- readers ------------------------------------------------------------------------------------
@@ -162,21 +201,6 @@ def _osm_rows(ctx: ImportContext, options: CameraOptions) -> Iterator[CameraRow]
         yield (None, found.source_ref, None, None, found.wkb, None, None, 1, jsonb(found.tags))
 
 
-def _parse_count(value: Any) -> int | str:
-    """A row's camera count (>= 1), or why it cannot be used."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return "missing count"
-    try:
-        number = float(str(value).strip())
-    except ValueError:
-        return f"invalid count {str(value).strip()[:40]!r}"
-    if not math.isfinite(number) or number != int(number):
-        return f"invalid count {str(value).strip()[:40]!r}: not a whole number"
-    if number < 1:
-        return f"count {int(number)}: the row reports no camera"
-    return int(number)
-
-
 def _row_count(ctx: ImportContext, number: int, props: dict[str, Any], options: CameraOptions,
                raw: dict[str, Any]) -> int | None:
     """The count of a JSON element / GeoJSON feature; None when rejected.
@@ -186,7 +210,7 @@ def _row_count(ctx: ImportContext, number: int, props: dict[str, Any], options: 
     name = options.count or next((n for n in COUNT_NAMES if n in props), None)
     if name is None:
         return 1
-    count = _parse_count(props.get(name))
+    count = parse_count(props.get(name))
     if isinstance(count, str):
         ctx.reject(number, count, jsonb(raw))
         return None
@@ -200,13 +224,18 @@ def _json_elements(ctx: ImportContext) -> Iterator[tuple[int, Any]]:
         first = f.read(4096).lstrip()[:1]
     if first not in (b"[", b"{"):
         raise IngestError(f"{path.name} is not a JSON list or an Overpass result")
-    prefix = "item" if first == b"[" else "elements.item"
+    key = None if first == b"[" else "elements"
+    limit = ctx.limits.ingest_max_element_chars
     n = 0
     try:
         if first == b"{":
             ctx.note_data_date(_overpass_timestamp(path))
         with ctx.open_binary() as f:
-            for n, element in enumerate(ijson.items(f, prefix, use_float=True), 1):
+            for n, element in enumerate(jsonstream.items(f, path.name, key), 1):
+                if element is jsonstream.TOO_BIG:
+                    ctx.reject(n, f"element larger than {limit:,} characters "
+                               "(CAMDENSITY_INGEST_MAX_ELEMENT_CHARS)")
+                    continue
                 yield n, element
     except ijson.JSONError as exc:
         raise IngestError(
@@ -219,10 +248,10 @@ def _json_elements(ctx: ImportContext) -> Iterator[tuple[int, Any]]:
 def _overpass_timestamp(path: Path) -> str | None:
     """Overpass's `osm3s.timestamp_osm_base` (the data's snapshot time), read from the head."""
     with path.open("rb") as f:
-        for prefix, event, value in ijson.parse(f):
-            if prefix == "osm3s.timestamp_osm_base" and event == "string":
+        for keys, event, value in jsonstream.head(f, path.name):
+            if keys == ("osm3s", "timestamp_osm_base") and event == "string":
                 return str(value)
-            if prefix == "" and event == "map_key" and value == "elements":
+            if len(keys) == 1 and event == "map_key" and value == "elements":
                 return None  # it comes before the elements when Overpass writes it
     return None
 
@@ -309,7 +338,7 @@ def _csv_rows(ctx: ImportContext, options: CameraOptions) -> Iterator[CameraRow]
         for line, fields, raw, lon, lat in csv_points(ctx, table, options):
             count: int | str = 1
             if count_col is not None:
-                count = _parse_count(fields[count_col])
+                count = parse_count(fields[count_col])
                 if isinstance(count, str):
                     ctx.reject(line, count, raw)
                     continue

@@ -101,7 +101,7 @@ def fuse(conn: psycopg.Connection, settings: MethodSettings | None = None, *,
             conn.execute(query("build_fuse_replace"))
             conn.execute(query("build_fuse_links"))
         cameras, devices = conn.execute(
-            "SELECT count(*)::integer, coalesce(sum(count), 0)::integer FROM _fuse_camera"
+            "SELECT count(*)::integer, coalesce(sum(count), 0)::bigint FROM _fuse_camera"
         ).fetchone()
         sources = [SourceFusion(*row) for row in conn.execute(query("build_fuse_summary"))]
     return FuseResult(cameras=cameras, devices=devices, sources=sources)

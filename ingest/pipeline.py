@@ -18,20 +18,20 @@ source's previous rows of its entity (recording vanished camera reports), calls 
 the rejects and the counts. Any exception rolls everything back; file/format problems surface
 as `IngestError` with a message a person can act on.
 
-CSV: `open_csv(ctx, encoding)` yields a `CsvTable` (header, encoding, delimiter, rows with
-1-based editor line numbers, header = line 1); `CsvTable.column()` maps columns by name;
-`parse_point()` validates coordinates with a precise reason.
+Imports of one (entity, source name) are serialised by an advisory lock: two at once wait for
+each other instead of racing to create the source. Every staged row's text is checked for
+control characters (a NUL cannot be stored; a row holding one is rejected, not the file). The
+parts live beside this module: `rejects` (the reject list), `csvfile` (CSV reading),
+`jsonstream` (bounded JSON), `values` (numbers, points, counts), `errors`.
 """
 
 from __future__ import annotations
 
-import codecs
-import csv
 import hashlib
 import io
-import math
+import stat
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -53,6 +53,10 @@ from rich.progress import (
 )
 
 from camdensity import sql
+from camdensity.ingest.errors import IngestError, first_line
+from camdensity.ingest.rejects import Reject, RejectSink
+from camdensity.ingest.values import control_char
+from camdensity.settings import ingest_settings
 
 Entity = Literal["cameras", "sites", "addresses"]
 Kind = Literal["crowdsourced", "reported"]
@@ -65,13 +69,8 @@ STAGING_TYPES = frozenset(
 )
 # What a reject's number counts in each format (OSM rejects name the object in their reason).
 POSITION_UNITS: dict[str, str] = {"csv": "line", "json": "element", "geojson": "feature"}
-REJECT_SAMPLE = 20
-REJECT_FLUSH = 5_000
-RAW_MAX = 2_000  # characters of a rejected row kept; enough to find and fix it
-
-
-class IngestError(Exception):
-    """A fatal import problem (unreadable file, wrong format): nothing was written."""
+# Advisory-lock namespace of imports (the second key is the hash of "entity:name").
+IMPORT_LOCK = 7_263_003
 
 
 @dataclass(frozen=True)
@@ -90,15 +89,6 @@ class SourceSpec:
     options: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class Reject:
-    """A row the import could not use: where (line or element number) and why."""
-
-    line: int | None
-    reason: str
-    raw: str | None = None
-
-
 @dataclass
 class ImportResult:
     """What one `run_import` did."""
@@ -110,11 +100,13 @@ class ImportResult:
     rejected: int = 0
     removed: int = 0
     fused: int = 0
+    surveyed: int = 0  # count-0 rows kept as surveyed-empty locations
     rejects: list[Reject] = field(default_factory=list)  # the first few, for the command's output
     source_id: int | None = None
     version_id: int | None = None
     data_date: date | None = None
     unit: str = "line"  # what a reject's number counts: line, element or feature
+    notes: list[str] = field(default_factory=list)  # data-quality findings, for the output
 
     def where(self, reject: Reject) -> str:
         """"line 12", "element 3", "feature 7", or "object" when there is no number."""
@@ -148,15 +140,24 @@ _VERSION_INSERT = (
 )
 _VERSION_COUNTS = "UPDATE source_version SET accepted = %s, rejected = %s, removed = %s WHERE id = %s"
 _REJECTS_DELETE = "DELETE FROM rejected_row WHERE source_id = %s"
-_REJECTS_COPY = "COPY rejected_row (source_id, file_name, line, reason, raw) FROM STDIN"
+_SURVEY_DELETE = "DELETE FROM survey_point WHERE source_id = %s"
+_IMPORT_LOCK = "SELECT pg_advisory_xact_lock(%s, hashtext(%s))"
 
 
 def check_file(path: Path) -> None:
-    """Raise IngestError unless `path` is a file this process can open."""
-    if path.is_dir():
+    """Raise IngestError unless `path` is a regular file (a device or FIFO would never end)."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise IngestError(f"no such file: {path}") from None
+    except OSError as exc:
+        raise IngestError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    if stat.S_ISDIR(mode):
         raise IngestError(f"{path} is a directory: give a file")
-    if not path.is_file():
-        raise IngestError(f"no such file: {path}")
+    if not stat.S_ISREG(mode):
+        what = "a FIFO" if stat.S_ISFIFO(mode) else "a device or socket"
+        link = " (through a symlink)" if path.is_symlink() else ""
+        raise IngestError(f"{path} is {what}{link}, not a regular file: give a file")
 
 
 def file_sha256(path: Path) -> str:
@@ -191,33 +192,27 @@ class ImportContext:
         self.source_id = source_id
         self.version_id = version_id
         self.fused = 0  # set by loaders that fuse (cameras)
+        self.surveyed = 0  # survey points kept (count-0 rows of camera imports)
         self.data_date: date | None = None  # newest date the file says its data is of
-        self.rejected = 0
-        self.sample: list[Reject] = []
-        self._pending: list[Reject] = []
+        self.limits = ingest_settings()
+        self.rejects = RejectSink(source_id, spec.path.name)
+        self.notes: list[str] = []
         self._progress = progress
         self._task: TaskID | None = None
 
-    # -- rejects ---------------------------------------------------------------------------
+    # -- rejects and notes -----------------------------------------------------------------
     def reject(self, line: int | None, reason: str, raw: str | None = None) -> None:
-        """Record a row that could not be used; it is written to `rejected_row`."""
-        item = Reject(line, reason, raw[:RAW_MAX] if raw is not None else None)
-        self.rejected += 1
-        if len(self.sample) < REJECT_SAMPLE:
-            self.sample.append(item)
-        self._pending.append(item)
-        if len(self._pending) >= REJECT_FLUSH:
-            self.flush_rejects()
+        """Record a row that could not be used; it is written to `rejected_row` at the end."""
+        self.rejects.add(line, reason, raw)
 
-    def flush_rejects(self) -> None:
-        """Write the buffered rejects with COPY."""
-        if not self._pending:
-            return
-        name = self.spec.path.name
-        with self.conn.cursor() as cur, cur.copy(_REJECTS_COPY) as copy:
-            for r in self._pending:
-                copy.write_row((self.source_id, name, r.line, r.reason, r.raw))
-        self._pending.clear()
+    @property
+    def rejected(self) -> int:
+        """Rows rejected so far."""
+        return self.rejects.count
+
+    def note(self, text: str) -> None:
+        """A data-quality finding the command prints (mixed encodings, duplicates, stacks)."""
+        self.notes.append(text)
 
     def note_data_date(self, when: date | datetime | str | None) -> None:
         """A date the file gives for its data (a snapshot time, an edit time): the newest counts.
@@ -256,8 +251,32 @@ class ImportContext:
     # -- staging ---------------------------------------------------------------------------
     def copy_to_staging(self, table: str, columns: Sequence[tuple[str, str]],
                         rows: Iterable[Sequence[Any]]) -> int:
-        """Stream rows with COPY into a new TEMP table (dropped at commit); returns the row count."""
-        return copy_to_staging(self.conn, table, columns, rows)
+        """Stream rows with COPY into a new TEMP table (dropped at commit); returns the row count.
+
+        A row with a control character in a text or JSON value is rejected instead.
+        """
+        return copy_to_staging(self.conn, table, columns, self._checked(columns, rows))
+
+    def _checked(self, columns: Sequence[tuple[str, str]],
+                 rows: Iterable[Sequence[Any]]) -> Iterator[Sequence[Any]]:
+        """The rows without control characters; the others rejected with line and column."""
+        names = [name for name, _ in columns]
+        line_at = names.index("line") if "line" in names else None
+        ref_at = names.index("source_ref") if "source_ref" in names else None
+        checks = [(i, name, typ == "jsonb") for i, (name, typ) in enumerate(columns)
+                  if typ in ("text", "jsonb") and name != "wkb"]
+        for row in rows:
+            for i, name, is_json in checks:
+                value = row[i]
+                if isinstance(value, str) and (char := control_char(value, is_json)):
+                    ref = row[ref_at] if ref_at is not None else None
+                    where = f"{ref}: " if line_at is None and ref else ""
+                    what = "an attribute" if is_json else repr(name)
+                    self.reject(row[line_at] if line_at is not None else None,
+                                f"{where}control character {char} in {what}", value)
+                    break
+            else:
+                yield row
 
     def execute_count(self, query: str, params: dict[str, Any] | Sequence[Any] | None = None) -> int:
         """Run one constant statement (e.g. INSERT ... SELECT from staging); returns rows affected."""
@@ -311,6 +330,8 @@ def run_import(conn: psycopg.Connection, spec: SourceSpec,
     table = pgsql.Identifier(ENTITY_TABLES[spec.entity])
     try:
         with conn.transaction(), ExitStack() as stack:
+            # A second import of the same source waits here, then sees the first one's result.
+            conn.execute(_IMPORT_LOCK, (IMPORT_LOCK, f"{spec.entity}:{spec.name}"))
             row = conn.execute(_SOURCE_LOOKUP, (spec.entity, spec.name)).fetchone()
             # Same file read the same way (column mapping, --bbox...): nothing to do.
             if row is not None and row[1] == sha and row[4] == orjson.loads(params["options"]):
@@ -328,12 +349,13 @@ def run_import(conn: psycopg.Connection, spec: SourceSpec,
             if spec.entity == "cameras":
                 # Kept to learn which reports the new version no longer has.
                 conn.execute(sql.query("ingest_previous_reports"), {"source_id": source_id})
+                conn.execute(_SURVEY_DELETE, (source_id,))
             conn.execute(pgsql.SQL("DELETE FROM {} WHERE source_id = %s").format(table), (source_id,))
 
             progress = stack.enter_context(_progress())
             ctx = ImportContext(conn, spec, source_id, version_id, progress)
             accepted = load(ctx)
-            ctx.flush_rejects()
+            ctx.rejects.write(conn)
             removed = 0
             if spec.entity == "cameras":
                 removed = ctx.execute_count(
@@ -346,9 +368,10 @@ def run_import(conn: psycopg.Connection, spec: SourceSpec,
             conn.execute(_VERSION_COUNTS, (accepted, ctx.rejected, removed, version_id))
             return ImportResult(
                 spec.name, spec.entity, unchanged=False, accepted=accepted,
-                rejected=ctx.rejected, removed=removed, fused=ctx.fused, rejects=ctx.sample,
-                source_id=source_id, version_id=version_id, data_date=data_date,
-                unit=POSITION_UNITS.get(spec.format, "line"),
+                rejected=ctx.rejected, removed=removed, fused=ctx.fused, surveyed=ctx.surveyed,
+                rejects=ctx.rejects.sample, source_id=source_id, version_id=version_id,
+                data_date=data_date, unit=POSITION_UNITS.get(spec.format, "line"),
+                notes=ctx.notes,
             )
     except IngestError:
         raise
@@ -356,190 +379,3 @@ def run_import(conn: psycopg.Connection, spec: SourceSpec,
         # Reader failures (truncated file, bad JSON, not a PBF...) are the file's fault.
         what = "not a valid OSM file" if spec.format == "osm" else f"cannot import as {spec.format}"
         raise IngestError(f"{spec.path.name}: {what} ({first_line(exc)})") from exc
-
-
-def first_line(exc: BaseException) -> str:
-    """An exception's message cut to its first line (parsers add multi-line pictures)."""
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
-# ---------------------------------------------------------------------------------------------
-# CSV reading, shared by every entity
-# ---------------------------------------------------------------------------------------------
-
-SAMPLE_BYTES = 1 << 20
-# Mess ratio (charset-normalizer) below which a non-UTF-8 file is taken as Windows-1252/Latin-1:
-# the detector alone mistakes short Latin-1 text for Asian encodings.
-LATIN_MESS_MAX = 0.1
-
-
-def detect_encoding(path: Path) -> str:
-    """The text encoding of a file: UTF-8 (BOM or not), else Latin-1/cp1252, else charset-normalizer."""
-    from charset_normalizer import from_bytes
-    from charset_normalizer.md import mess_ratio
-
-    try:
-        with path.open("rb") as f:
-            head = f.read(SAMPLE_BYTES)
-            if head.startswith(codecs.BOM_UTF8):
-                return "utf-8-sig"
-            decoder = codecs.getincrementaldecoder("utf-8")()
-            chunk = head
-            try:
-                while chunk:
-                    decoder.decode(chunk)
-                    chunk = f.read(SAMPLE_BYTES)
-                decoder.decode(b"", final=True)
-                return "utf-8"
-            except UnicodeDecodeError:
-                pass
-    except OSError as exc:
-        raise IngestError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    for latin in ("cp1252", "latin-1"):
-        try:
-            text = head.decode(latin)
-        except UnicodeDecodeError:
-            continue
-        if mess_ratio(text, 1.0) < LATIN_MESS_MAX:
-            return latin
-    best = from_bytes(head).best()
-    return best.encoding if best is not None else "latin-1"
-
-
-@dataclass
-class CsvTable:
-    """An open CSV file: its header, how it was read, and its data rows with line numbers."""
-
-    header: list[str]
-    encoding: str
-    delimiter: str
-    rows: Iterator[tuple[int, list[str]]]  # (first line of the record, fields); header = line 1
-
-    def column(self, given: str | None, candidates: Sequence[str] = (), *, what: str,
-               required: bool = True) -> int | None:
-        """Index of a column named on the command line (`given`) or, if not given, a usual name."""
-        folded = [h.strip().casefold() for h in self.header]
-        names = [given] if given else list(candidates)
-        for name in names:
-            key = name.strip().casefold()
-            if key in folded:
-                return folded.index(key)
-        if given or required:
-            cols = ", ".join(repr(h) for h in self.header)
-            wanted = repr(given) if given else " or ".join(repr(c) for c in candidates)
-            raise IngestError(f"no {what} column {wanted} in the header (columns: {cols})")
-        return None
-
-    @staticmethod
-    def raw(fields: list[str], delimiter: str) -> str:
-        """A row as text again, for the reject list."""
-        return delimiter.join(fields)
-
-
-@contextmanager
-def open_csv(ctx: ImportContext, encoding: str | None = None) -> Iterator[CsvTable]:
-    """Open the source file as CSV: encoding (detected unless given), delimiter sniffed."""
-    path = ctx.spec.path
-    named = encoding or detect_encoding(path)
-    try:
-        codecs.lookup(named)
-    except LookupError as exc:
-        raise IngestError(f"unknown encoding {named!r}") from exc
-    # A BOM is never part of the first column's name.
-    enc = "utf-8-sig" if named.replace("_", "-").lower() in ("utf-8", "utf8") else named
-    hint = ("give another --encoding (latin-1 reads any byte)" if encoding
-            else "give its --encoding")
-
-    def not_text(where: str, exc: UnicodeDecodeError) -> IngestError:
-        return IngestError(f"{path.name}{where} is not {named} text ({exc.reason}); {hint}")
-
-    with ctx.open_binary() as raw, io.TextIOWrapper(raw, encoding=enc, newline="") as text:
-        try:
-            sample = text.read(64 * 1024)
-        except UnicodeDecodeError as exc:
-            raise not_text("", exc) from exc
-        try:
-            dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(sample, delimiters=",;\t|")
-        except csv.Error:
-            # A ragged row or decimal commas defeat the sniffer; the header line rarely lies.
-            first = sample.split("\n", 1)[0]
-            dialect = csv.excel
-            delimiter = max(",;\t|", key=first.count)
-            if first.count(delimiter) > first.count(","):
-                dialect = type("header_dialect", (csv.excel,), {"delimiter": delimiter})
-        # The sniffer says doublequote=False unless its sample happens to hold a `""`, which
-        # splits a later quoted field like `"""B"" building, ..."` (ICE list line 689) apart.
-        reader = csv.reader(_chain(sample, text), dialect, doublequote=True)
-        try:
-            header = next(reader)
-        except StopIteration:
-            raise IngestError(f"{path.name} is empty") from None
-        except csv.Error as exc:
-            raise IngestError(f"{path.name}: not CSV: {exc}") from exc
-
-        def rows() -> Iterator[tuple[int, list[str]]]:
-            end = reader.line_num
-            while True:
-                try:
-                    fields = next(reader)
-                except StopIteration:
-                    return
-                except csv.Error as exc:
-                    raise IngestError(f"{path.name} line {end + 1}: {exc}") from exc
-                except UnicodeDecodeError as exc:
-                    raise not_text(f" near line {end + 1}", exc) from exc
-                start, end = end + 1, reader.line_num
-                if fields and any(f.strip() for f in fields):
-                    yield start, fields
-                elif len(fields) > 1:  # ",,,": a row with no value, not a blank line
-                    ctx.reject(start, "empty row: no values", CsvTable.raw(fields, dialect.delimiter))
-
-        yield CsvTable([h.strip() for h in header], enc, dialect.delimiter, rows())
-
-
-def _chain(sample: str, rest: io.TextIOBase) -> Iterator[str]:
-    """Lines of the already-read sample followed by the rest of the file."""
-    head = io.StringIO(sample, newline="")
-    last = ""
-    for line in head:
-        if line.endswith(("\n", "\r")):
-            yield line
-        else:
-            last = line  # the sample cut a line in two: join it with the rest
-    first = rest.readline()
-    if last or first:
-        yield last + first
-    yield from rest
-
-
-def parse_float(text: str | float | None) -> float | None:
-    """A number from text ("60.17", "60,17"); None when empty or not a finite number."""
-    if text is None:
-        return None
-    if isinstance(text, (int, float)):
-        value = float(text)
-    else:
-        t = text.strip()
-        if not t:
-            return None
-        try:
-            value = float(t.replace(",", ".") if t.count(",") == 1 and "." not in t else t)
-        except ValueError:
-            return None
-    return value if math.isfinite(value) else None
-
-
-def parse_point(lat: Any, lon: Any) -> tuple[float, float] | str:
-    """(lat, lon) as floats, or the precise reason they cannot be used."""
-    out: list[float] = []
-    for name, value, limit in (("latitude", lat, 90.0), ("longitude", lon, 180.0)):
-        if value is None or (isinstance(value, str) and not value.strip()):
-            return f"missing {name}"
-        number = parse_float(value)
-        if number is None:
-            return f"invalid {name} {str(value).strip()[:40]!r}"
-        if not -limit <= number <= limit:
-            return f"{name} {number:g} out of range [-{limit:g}, {limit:g}]"
-        out.append(number)
-    return out[0], out[1]

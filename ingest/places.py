@@ -16,8 +16,9 @@ import shapely.errors
 import shapely.geometry
 
 from camdensity import sql
+from camdensity.ingest import jsonstream
+from camdensity.ingest.csvfile import CsvTable
 from camdensity.ingest.pipeline import (
-    CsvTable,
     Entity,
     ImportContext,
     ImportResult,
@@ -26,9 +27,9 @@ from camdensity.ingest.pipeline import (
     SourceSpec,
     first_line,
     jsonb,
-    parse_point,
     run_import,
 )
+from camdensity.ingest.values import parse_point
 
 OSM_LICENCE = "ODbL-1.0"
 OSM_ATTRIBUTION = "© OpenStreetMap contributors"
@@ -91,15 +92,22 @@ def bbox_params(bbox: BBox | None) -> dict[str, float | None]:
 def geojson_features(ctx: ImportContext) -> Iterator[tuple[int, dict[str, Any]]]:
     """(feature number from 1, feature) of a GeoJSON FeatureCollection, streamed."""
     n = 0
+    name = ctx.spec.path.name
+    limit = ctx.limits.ingest_max_element_chars
     try:
         with ctx.open_binary() as f:
-            for n, feature in enumerate(ijson.items(f, "features.item", use_float=True), 1):
+            for n, feature in enumerate(jsonstream.items(f, name, "features"), 1):
+                if feature is jsonstream.TOO_BIG:
+                    ctx.reject(n, f"feature larger than {limit:,} characters "
+                               "(CAMDENSITY_INGEST_MAX_ELEMENT_CHARS)")
+                    continue
                 yield n, feature if isinstance(feature, dict) else {"_": feature}
         if n == 0:
             with ctx.spec.path.open("rb") as f:
-                kind = next(ijson.items(f, "type"), None)
+                kind = next((v for keys, event, v in jsonstream.head(f, name)
+                             if keys == ("type",) and event == "string"), None)
             if kind != "FeatureCollection":
-                raise IngestError(f"{ctx.spec.path.name} is not a GeoJSON FeatureCollection")
+                raise IngestError(f"{name} is not a GeoJSON FeatureCollection")
     except ijson.JSONError as exc:
         raise IngestError(
             f"{ctx.spec.path.name}: not valid JSON after feature {n}: {first_line(exc)}"

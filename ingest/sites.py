@@ -10,7 +10,8 @@ from pathlib import Path
 import psycopg
 
 from camdensity.ingest import osm_places
-from camdensity.ingest.pipeline import ImportContext, IngestError, Kind, jsonb, open_csv
+from camdensity.ingest.csvfile import open_csv
+from camdensity.ingest.pipeline import ImportContext, IngestError, Kind, jsonb
 from camdensity.ingest.places import (
     PlaceImport,
     PlaceOptions,

@@ -24,8 +24,9 @@ def stats(conn: psycopg.Connection) -> dict[str, Any]:
     build = conn.execute(_LATEST_BUILD).fetchone()
     sources = [
         {"name": name, "entity": entity, "kind": kind, "licence": licence,
-         "imported_at": imported_at.isoformat(), "reports": reports, "rejected": rejected}
-        for name, entity, kind, licence, imported_at, reports, rejected
+         "imported_at": imported_at.isoformat(), "reports": reports, "rejected": rejected,
+         "surveyed_empty": surveyed, "precision_m": precision}
+        for name, entity, kind, licence, imported_at, reports, rejected, surveyed, precision
         in conn.execute(query("build_stats_sources"))
     ]
     cur = conn.execute(query("build_stats_totals"))
@@ -71,11 +72,12 @@ def print_stats(data: dict[str, Any], console: Console) -> None:
     console.print(f"data version: [bold]{data['data_version'] or 'none (run camdensity build)'}[/]"
                   + (f"  built {data['built_at']}" if data["built_at"] else ""))
     sources = Table(title="sources")
-    for column in ("name", "entity", "kind", "licence", "rows", "rejected"):
-        sources.add_column(column, justify="right" if column in ("rows", "rejected") else "left")
+    numbers = ("rows", "rejected", "surveyed empty")
+    for column in ("name", "entity", "kind", "licence", *numbers):
+        sources.add_column(column, justify="right" if column in numbers else "left")
     for s in data["sources"]:
         sources.add_row(s["name"], s["entity"], s["kind"], s["licence"] or "",
-                        f"{s['reports']:,}", f"{s['rejected']:,}")
+                        f"{s['reports']:,}", f"{s['rejected']:,}", f"{s['surveyed_empty']:,}")
     console.print(sources)
     store = Table(title="store")
     store.add_column("what")

@@ -352,7 +352,7 @@ def test_csv_bad_rows_are_listed_and_good_rows_kept(empty_db: str, tmp_path: Pat
         "95;24.94;cctv;1;;\n"                                  # 5 latitude out of range
         "nan;24.94;cctv;1;;\n"                                 # 6 NaN
         "60.17;abc;cctv;1;;\n"                                 # 7 unparsable longitude
-        "60.17;24.95;cctv;0;;\n"                               # 8 count 0
+        "60.17;24.95;cctv;0;;\n"                               # 8 count 0: surveyed, none
         "60.17;24.95;cctv;2.5;;\n"                             # 9 count not whole
         "60.17;24.95;cctv\n"                                   # 10 ragged
         "60.1710;24.9500;dome;2;;\n"                           # 11 ok, 2 cameras
@@ -364,14 +364,13 @@ def test_csv_bad_rows_are_listed_and_good_rows_kept(empty_db: str, tmp_path: Pat
     out = run_cli("ingest", "cameras", str(path), "--source", "volunteers", "--lat", "Leveys",
                   "--lon", "Pituus", "--type", "Laji", "--count", "Kameroita",
                   "--operator", "Ylläpitäjä").output
-    assert "3 accepted" in out and "8 rejected" in out
+    assert "3 accepted" in out and "1 surveyed with no camera" in out and "7 rejected" in out
     assert "line 4: missing latitude" in out
     assert rows(empty_db, "SELECT line, reason, raw FROM rejected_row ORDER BY line") == [
         (4, "missing latitude", ";24.94;cctv;1;;"),
         (5, "latitude 95 out of range [-90, 90]", "95;24.94;cctv;1;;"),
         (6, "invalid latitude 'nan'", "nan;24.94;cctv;1;;"),
         (7, "invalid longitude 'abc'", "60.17;abc;cctv;1;;"),
-        (8, "count 0: the row reports no camera", "60.17;24.95;cctv;0;;"),
         (9, "invalid count '2.5': not a whole number", "60.17;24.95;cctv;2.5;;"),
         (10, "3 fields where the header has 6", "60.17;24.95;cctv"),
         (13, "empty row: no values", ";;;;;"),
@@ -383,8 +382,8 @@ def test_csv_bad_rows_are_listed_and_good_rows_kept(empty_db: str, tmp_path: Pat
         (11, "dome", "unknown", 2, None, 60.1710),
     ]
     stats = json.loads(run_cli("stats", "--json").output)
-    assert [(s["name"], s["entity"], s["kind"], s["reports"], s["rejected"])
-            for s in stats["sources"]] == [("volunteers", "cameras", "reported", 3, 8)]
+    assert [(s["name"], s["entity"], s["kind"], s["reports"], s["rejected"], s["surveyed_empty"])
+            for s in stats["sources"]] == [("volunteers", "cameras", "reported", 3, 7, 1)]
     run_cli("build")
     stats = json.loads(run_cli("stats", "--json").output)
     assert stats["cameras"] == 6  # devices: 1 + 3 + 2
@@ -393,12 +392,15 @@ def test_csv_bad_rows_are_listed_and_good_rows_kept(empty_db: str, tmp_path: Pat
     # `camdensity rejects` lists every one of them, for a person and as CSV with the raw row.
     listing = run_cli("rejects", "--source", "volunteers").output.splitlines()
     assert listing[0] == "volunteers (cameras) volunteers.csv line 4: missing latitude"
-    assert listing[-1] == "8 rejected rows" and len(listing) == 9
+    assert listing[-1] == "7 rejected rows" and len(listing) == 8
     table = list(csv.reader(io.StringIO(run_cli("rejects", "--csv").output)))
     assert table[0] == ["source", "entity", "file", "unit", "number", "reason", "raw"]
     assert table[-2] == ["volunteers", "cameras", "volunteers.csv", "line", "10",
                          "3 fields where the header has 6", "60.17;24.95;cctv"]
-    assert len(table) == 9
+    assert len(table) == 8
+    # The count-0 row is survey evidence: where volunteers looked and saw no camera.
+    assert rows(empty_db, "SELECT line, round(ST_Y(geom)::numeric, 2)::float8 FROM survey_point"
+                ) == [(8, 60.17)]
     assert run_cli("rejects", "--source", "volunteers", "--entity", "sites").output == (
         "no rejected rows\n")
     assert "--entity 'site': use cameras, sites, addresses" in run_cli_fails(
@@ -483,7 +485,7 @@ def test_fatal_errors_write_nothing(empty_db: str, tmp_path: Path) -> None:
     latin = tmp_path / "latin.csv"
     latin.write_bytes("lat,lon,paikka\n60.17,24.94,Töölö\n".encode("latin-1"))
     out = run_cli_fails("ingest", "cameras", str(latin), "--encoding", "utf-8")
-    assert "latin.csv is not utf-8 text" in out and "give another --encoding" in out
+    assert "latin.csv line 2 is not utf-8 text" in out and "give another --encoding" in out
     assert "--default-type 'lidar'" in run_cli_fails(
         "ingest", "cameras", str(good), "--source", "other", "--default-type", "lidar")
     unknown = tmp_path / "cameras.xlsx"
@@ -508,8 +510,8 @@ def test_data_date_from_the_osm_file_or_the_command_line(empty_db: str, tmp_path
     assert "file unchanged" in out
     assert rows(empty_db, "SELECT name, data_date::text FROM source ORDER BY id") == [
         ("osm", newest.date().isoformat()), ("registry", "2025-07-01")]
-    assert "Invalid value for '--data-date'" in run_cli_fails(
-        "ingest", "cameras", str(path), "--data-date", "June 2025")
+    assert run_cli_fails("ingest", "cameras", str(path), "--data-date", "June 2025") == (
+        "error: --data-date 'June 2025': give the date as YYYY-MM-DD, e.g. 2025-06-30\n")
 
 
 def test_an_unreachable_store_is_a_clear_error(monkeypatch: pytest.MonkeyPatch,

@@ -1,6 +1,6 @@
 -- Store-wide totals: fused camera points, their devices, reports, addresses, exposure rows.
 SELECT (SELECT count(*) FROM camera)::integer AS camera_points,
-       (SELECT coalesce(sum(count), 0) FROM camera)::integer AS cameras,
+       (SELECT coalesce(sum(count), 0) FROM camera)::bigint AS cameras,
        (SELECT count(*) FROM camera_report)::integer AS camera_reports,
        (SELECT count(*) FROM camera WHERE n_sources > 1)::integer AS multi_source,
        (SELECT count(*) FROM address)::integer AS addresses,

@@ -3,7 +3,7 @@
 -- %(lon)s, %(lat)s, %(radius)s (a baseline radius), %(city)s metres.
 WITH p AS (SELECT ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326)::geography AS g),
 here AS (
-    SELECT coalesce(sum(c.count), 0)::integer AS n
+    SELECT coalesce(sum(c.count), 0)::bigint AS n
     FROM camera c, p
     WHERE ST_DWithin(c.geom::geography, p.g, %(radius)s)
 )

@@ -1,5 +1,6 @@
 -- Staged camera reports (TEMP camera_stage) into `camera_report`, normalised set-based by the
--- vocabulary functions of migration 0002. A report's point is the staged lon/lat, or a point
+-- vocabulary functions of migration 0002. Rows of count 0 are survey evidence, not reports
+-- (ingest_survey_points.sql keeps them). A report's point is the staged lon/lat, or a point
 -- on the staged geometry (OSM ways: on the line or inside the polygon).
 -- %(source_id)s; %(default_type)s: the type of reports that say none; %(minlon)s..%(maxlat)s:
 -- keep only reports inside this box (NULL: all).
@@ -20,6 +21,7 @@ FROM (
            ST_SetSRID(coalesce(ST_PointOnSurface(st.wkb::geometry), ST_MakePoint(st.lon, st.lat)),
                       4326) AS g
     FROM camera_stage st
+    WHERE st.count >= 1
 ) staged
 WHERE %(minlon)s::float8 IS NULL
    OR ST_Intersects(g, ST_MakeEnvelope(%(minlon)s::float8, %(minlat)s::float8,

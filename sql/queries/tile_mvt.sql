@@ -23,20 +23,20 @@ counts AS (
     WHERE NOT $5::boolean
     UNION ALL
     SELECT bd.h3,
-           sum(bd.cameras)::int,
-           (sum(bd.cameras) FILTER (WHERE bd.camera_type = 'cctv'))::int,
-           (sum(bd.cameras) FILTER (WHERE bd.camera_type = 'doorbell'))::int,
-           (sum(bd.cameras) FILTER (WHERE bd.camera_type = 'alpr'))::int,
-           (sum(bd.cameras) FILTER (WHERE bd.camera_type = 'dome'))::int,
-           (sum(bd.cameras) FILTER (WHERE bd.camera_type = 'ptz'))::int,
-           (sum(bd.cameras) FILTER (WHERE bd.camera_type = 'traffic'))::int,
-           (sum(bd.cameras) FILTER (WHERE bd.camera_type = 'speed'))::int,
-           (sum(bd.cameras) FILTER (WHERE bd.camera_type = 'gunshot'))::int,
-           (sum(bd.cameras) FILTER (WHERE bd.camera_type = 'unknown'))::int,
-           (sum(bd.cameras) FILTER (WHERE bd.operator_type = 'public'))::int,
-           (sum(bd.cameras) FILTER (WHERE bd.operator_type = 'business'))::int,
-           (sum(bd.cameras) FILTER (WHERE bd.operator_type = 'private'))::int,
-           (sum(bd.cameras) FILTER (WHERE bd.operator_type = 'unknown'))::int
+           sum(bd.cameras)::bigint,
+           (sum(bd.cameras) FILTER (WHERE bd.camera_type = 'cctv'))::bigint,
+           (sum(bd.cameras) FILTER (WHERE bd.camera_type = 'doorbell'))::bigint,
+           (sum(bd.cameras) FILTER (WHERE bd.camera_type = 'alpr'))::bigint,
+           (sum(bd.cameras) FILTER (WHERE bd.camera_type = 'dome'))::bigint,
+           (sum(bd.cameras) FILTER (WHERE bd.camera_type = 'ptz'))::bigint,
+           (sum(bd.cameras) FILTER (WHERE bd.camera_type = 'traffic'))::bigint,
+           (sum(bd.cameras) FILTER (WHERE bd.camera_type = 'speed'))::bigint,
+           (sum(bd.cameras) FILTER (WHERE bd.camera_type = 'gunshot'))::bigint,
+           (sum(bd.cameras) FILTER (WHERE bd.camera_type = 'unknown'))::bigint,
+           (sum(bd.cameras) FILTER (WHERE bd.operator_type = 'public'))::bigint,
+           (sum(bd.cameras) FILTER (WHERE bd.operator_type = 'business'))::bigint,
+           (sum(bd.cameras) FILTER (WHERE bd.operator_type = 'private'))::bigint,
+           (sum(bd.cameras) FILTER (WHERE bd.operator_type = 'unknown'))::bigint
     FROM hexagon_breakdown bd
     JOIN hex ON hex.h3 = bd.h3
     WHERE $5::boolean AND bd.resolution = $4
