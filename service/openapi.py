@@ -43,3 +43,7 @@ def comma_list(values: tuple[str, ...] | list[str]) -> dict[str, Any]:
     """OpenAPI extras for a comma list of `values`: a pattern naming each allowed value."""
     word = "(" + "|".join(values) + ")"
     return {"pattern": f"^{word}(,{word})*$"}
+
+# A box as the OpenAPI document states it: four decimal numbers (min < max is checked on use).
+_NUMBER = r"-?[0-9]{1,3}(\.[0-9]{1,12})?"
+BBOX: dict[str, Any] = {"pattern": f"^{_NUMBER},{_NUMBER},{_NUMBER},{_NUMBER}$"}

@@ -23,7 +23,7 @@ from camdensity.service.exports import (
     aplan_export,
     parse_bbox,
 )
-from camdensity.service.openapi import NO_BUILD, NOT_MODIFIED
+from camdensity.service.openapi import BBOX, NO_BUILD, NOT_MODIFIED
 from camdensity.service.routes.tiles import cache_headers, etag_matches
 from camdensity.settings import MethodSettings, method_settings
 
@@ -43,7 +43,7 @@ BBoxQuery = Annotated[
     Query(
         description="Only hexagons intersecting this box: `minlon,minlat,maxlon,maxlat` in "
                     "degrees (EPSG:4326), min < max.",
-        examples=["24.93,60.16,24.96,60.175"],
+        examples=["24.93,60.16,24.96,60.175"], json_schema_extra=BBOX,
     ),
 ]
 FormatPath = Annotated[

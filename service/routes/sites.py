@@ -11,7 +11,7 @@ from psycopg.rows import dict_row
 
 from camdensity import sql
 from camdensity.service.dependencies import ConnDep
-from camdensity.service.openapi import MAX_INT, error
+from camdensity.service.openapi import BBOX, MAX_INT, error
 from camdensity.service.snapshot import current_snapshot
 from camdensity.settings import EXPOSURE_RADII_M, SITE_CATEGORIES, method_settings
 
@@ -127,7 +127,7 @@ async def list_sites(
         Query(
             description="Only sites whose centroid lies in this box: minlon,minlat,maxlon,maxlat "
             "(EPSG:4326 degrees).",
-            examples=["24.93,60.16,24.96,60.18"],
+            examples=["24.93,60.16,24.96,60.18"], json_schema_extra=BBOX,
         ),
     ] = None,
     order: Annotated[

@@ -4,14 +4,9 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import re
 import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,6 +17,7 @@ import psycopg
 import pytest
 import shapely
 from fastapi.testclient import TestClient
+from live_server import uvicorn_server
 
 from camdensity.service.main import create_app
 from camdensity.service.routes.map import data_dates
@@ -197,38 +193,11 @@ def test_root_redirects_to_the_map(client: TestClient) -> None:
 # --- real browser -------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tiles_db: str) -> Iterator[str]:  # noqa: F811
     """A real uvicorn serving the synthetic store on a free localhost port."""
-    port = _free_port()
-    env = {**os.environ, "DATABASE_URL": tiles_db}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "camdensity.service.main:app", "--host", "127.0.0.1",
-         "--port", str(port), "--no-access-log"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                with urllib.request.urlopen(f"{base}/healthz", timeout=1):
-                    break
-            except OSError:
-                if proc.poll() is not None:
-                    pytest.fail(f"uvicorn exited: {proc.stdout.read().decode() if proc.stdout else ''}")
-                time.sleep(0.2)
-        else:
-            pytest.fail("uvicorn did not answer /healthz")
+    with uvicorn_server(tiles_db) as base:
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 @contextmanager
@@ -335,3 +304,79 @@ def test_chromium_draws_the_hexagons(server: str, tmp_path: Path) -> None:
         # Control: the same page looking at the open sea draws no hexagon.
         empty = load(page, f"{server}/map?lat=0&lon=0&zoom=12", tmp_path / "empty.png")
         assert count_near(empty, ramp) < 0.001 * sampled
+
+
+# --- embedded on another site -------------------------------------------------------------
+
+VENDOR = ROOT / "tests" / "vendor" / "maplibre-gl"
+EMBED_PAGE = """<!doctype html>
+<html><head><meta charset="utf-8"><link rel="stylesheet" href="maplibre-gl.css"></head>
+<body style="margin:0">
+<div id="map" style="width:1000px;height:700px"></div>
+<script src="maplibre-gl.js"></script>
+<script>
+  window.mapErrors = [];
+  const map = new maplibregl.Map({container: 'map', style: 'STYLE', center: [LON, LAT], zoom: 13,
+                                  attributionControl: false});
+  map.on('error', (e) => window.mapErrors.push(String(e.error && e.error.message)));
+  map.on('idle', () => { document.body.dataset.idle = 'true'; });
+</script>
+</body></html>
+"""
+
+
+@contextmanager
+def static_site(directory: Path) -> Iterator[str]:
+    """Another origin: a plain static web server on its own port, like a newsroom's page."""
+    import functools
+    import http.server
+    import threading
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            """No access log (as the service keeps none)."""
+
+    httpd = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(Quiet, directory=str(directory)))
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
+def test_maplibre_on_another_origin_draws_the_hexagons(server: str, tmp_path: Path) -> None:
+    pytest.importorskip("PIL")
+    from PIL import Image
+
+    site_dir = tmp_path / "newsroom"
+    site_dir.mkdir()
+    for name in ("maplibre-gl.js", "maplibre-gl.css"):
+        shutil.copy(VENDOR / name, site_dir / name)
+    (site_dir / "index.html").write_text(
+        EMBED_PAGE.replace("STYLE", f"{server}/style.json")
+        .replace("LON", str(CENTER[0])).replace("LAT", str(CENTER[1])))
+    # The style's hexagon fill: the ramp at 0.75 opacity over its background.
+    ramp = [_blend(colour, 0.75) for _, colour in DENSITY_RAMP]
+    with static_site(site_dir) as site, browser_page() as page:
+        assert site.rsplit(":", 1)[1] != server.rsplit(":", 1)[1]  # a different origin
+        answers: list[tuple[str, str | None]] = []
+        page.on("response", lambda r: answers.append(
+            (r.url, r.headers.get("access-control-allow-origin"))) if r.url.startswith(server) else None)
+        page.goto(f"{site}/index.html")
+        page.wait_for_selector("body[data-idle='true']", state="attached", timeout=60_000)
+        assert page.evaluate("window.mapErrors") == []
+        drawn = page.evaluate("map.queryRenderedFeatures({layers: ['hexagons-fill']}).length")
+        assert drawn > 10, f"MapLibre drew {drawn} hexagons"
+        page.screenshot(path=str(tmp_path / "embed.png"))
+        image = Image.open(tmp_path / "embed.png").convert("RGB")
+    # The style, TileJSON and tiles all came from camdensity's origin, allowed by CORS.
+    fetched = {url.split("?")[0].rsplit("/", 1)[-1].split(".")[-1] for url, _ in answers}
+    assert {"json", "mvt"} <= fetched, answers
+    assert all(allowed == "*" for _, allowed in answers), answers
+    sampled = (image.size[0] // 2) * ((image.size[1] - 30) // 2)
+    assert count_near(image, ramp) > 0.03 * sampled
