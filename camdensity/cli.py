@@ -490,6 +490,64 @@ def export_hexagons(
     )
 
 
+# --- publish: a static bundle (PMTiles archive, map page, style, exports) ------------------
+
+
+@app.command()
+def publish(
+    out_dir: Annotated[Path, typer.Argument(help="Folder to write (a symlink swapped atomically).")],
+    bbox: Annotated[str | None, typer.Option(
+        help="Only tiles meeting minlon,minlat,maxlon,maxlat (degrees)."
+    )] = None,
+    minzoom: Annotated[int, typer.Option(help="Lowest zoom in the archive.")] = 0,
+    maxzoom: Annotated[int, typer.Option(help="Highest zoom (maps overzoom beyond it).")] = 14,
+    types: Annotated[str | None, typer.Option(help="Count only these camera types (comma list).")] = None,
+    operators: Annotated[str | None, typer.Option(help="Count only these operators (comma list).")] = None,
+    categories: Annotated[str | None, typer.Option(help="Draw only these site categories.")] = None,
+    workers: Annotated[int | None, typer.Option(
+        help="Connections rendering tiles at once (default CAMDENSITY_PUBLISH_WORKERS)."
+    )] = None,
+    exports: Annotated[bool, typer.Option("--exports/--no-exports", help="Add hexagon exports.")] = True,
+    full: Annotated[bool, typer.Option("--full", help="Render every tile (no reuse of the last publish).")] = False,
+) -> None:
+    """Write a static bundle of the newest build: tiles.pmtiles, index.html, style.json, tiles.json,
+    exports and README.txt, for any static host (range requests, no server code)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from camdensity.publish import publish as write_bundle
+    from camdensity.service.exports import ExportError, parse_bbox
+    from camdensity.tiles.archive import ArchiveError, ArchiveRequest
+    from camdensity.tiles.filters import FilterError, TileFilters
+
+    try:
+        request = ArchiveRequest(TileFilters.parse(types, operators, categories), minzoom, maxzoom,
+                                 parse_bbox(bbox))
+        request.check()
+    except (ExportError, FilterError, ArchiveError) as exc:
+        fail(str(exc))
+    url = migrated_url()
+    with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                  TimeRemainingColumn(), console=console, transient=True) as progress:
+        task = progress.add_task("rendering tiles", total=None)
+        try:
+            result = write_bundle(
+                url, out_dir, request, workers=workers or service_settings().publish_workers,
+                exports=exports, full=full,
+                on_plan=lambda total: progress.update(task, total=total),
+                on_tile=lambda: progress.advance(task),
+            )
+        except (ArchiveError, ExportError, ValueError) as exc:
+            fail(str(exc))
+    a = result.archive
+    reuse = (f"; {a.reused:,} unchanged tiles copied from the last publish, {a.rendered:,} rendered"
+             if result.incremental else "")
+    typer.echo(
+        f"published snapshot {a.snapshot.snapshot} to {out_dir}: {a.tiles:,} tiles "
+        f"({a.contents:,} distinct, {a.empty:,} empty left out) in {a.seconds:.1f} s "
+        f"({a.tiles_per_s:,.0f} tiles/s), tiles.pmtiles {a.size:,} bytes{reuse}"
+    )
+
+
 @app.command()
 def demo(
     serve_api: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve the API afterwards.")] = True,

@@ -111,15 +111,20 @@ class ServiceSettings(BaseSettings):
     cache_max_age: int = 300
     tile_cache_size: int = 4096
     # Zoom -> H3 resolution: each key is the highest zoom drawn at its resolution (z<=8 -> 6,
-    # 9 -> 7, 10 -> 8, 11-12 -> 9, 13 -> 10, 14 -> 11, beyond -> 12), so a 512 px tile holds
-    # tens to a few hundred cells. JSON in CAMDENSITY_TILE_ZOOM_RESOLUTIONS.
-    tile_zoom_resolutions: dict[int, int] = {8: 6, 9: 7, 10: 8, 12: 9, 13: 10, 14: 11, 24: 12}
+    # 9 -> 7, 10-11 -> 8, 12 -> 9, 13-14 -> 10, 15 -> 11, beyond -> 12), chosen so a hexagon is
+    # drawn 15-60 px across (tiles.grid.hexagon_pixels; ~30 px, the geometric middle, where two
+    # resolutions compete) from z7 to z17 at 45° latitude. JSON in CAMDENSITY_TILE_ZOOM_RESOLUTIONS.
+    tile_zoom_resolutions: dict[int, int] = {8: 6, 9: 7, 11: 8, 12: 9, 14: 10, 15: 11, 24: 12}
     tile_maxzoom: int = 16  # advertised in TileJSON; clients overzoom beyond it
     snapshot_ttl_s: float = 2.0  # how long the data version is trusted before it is re-read
     map_cache_size: int = 32  # generated /map pages kept per (snapshot, parameters)
     geocoder_url: str | None = None  # Nominatim/Pelias-compatible search URL, optional
     geocoder_kind: str = "nominatim"
     geocoder_timeout_s: float = 5.0  # an external geocoder slower than this is an error (502)
+    # `camdensity publish`: tiles rendered at once over this many connections.
+    publish_workers: int = 4
+    # GET /export/tiles.pmtiles renders on request: a box spanning at most this many tiles (else 422).
+    pmtiles_export_max_tiles: int = 2000
 
 
 class IngestSettings(BaseSettings):

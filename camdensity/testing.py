@@ -1,11 +1,19 @@
-"""Throwaway databases for the test suite and the benchmarks, on the store's own server."""
+"""Throwaway databases for the test suite and the benchmarks, on the store's own server, and a
+range-capable static file server (a static host stand-in for published bundles)."""
 
 from __future__ import annotations
 
+import io
 import os
+import re
 import secrets
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, BinaryIO, ClassVar
 
 import psycopg
 from psycopg import sql
@@ -83,3 +91,86 @@ def scratch_database(admin: str, prefix: str = "camdensity_test") -> Iterator[st
             yield url
     finally:
         drop_database(admin, url)
+
+
+class RangeRequestHandler(SimpleHTTPRequestHandler):
+    """A plain static file server that answers `Range: bytes=a-b` with 206, as static hosts and
+    CDNs do (Python's own handler ignores Range); extra response headers from `extra_headers`."""
+
+    extra_headers: ClassVar[dict[str, str]] = {}
+    protocol_version = "HTTP/1.1"  # keep-alive: browsers reuse the connection for ranges
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet: tests and benchmarks read their own figures."""
+
+    def end_headers(self) -> None:
+        for name, value in self.extra_headers.items():
+            self.send_header(name, value)
+        self.send_header("Accept-Ranges", "bytes")
+        super().end_headers()
+
+    def send_head(self) -> BinaryIO | None:  # type: ignore[override]
+        """Serve the file, or only the byte range asked for (206), or 416 for a bad range."""
+        spec = self.headers.get("Range")
+        path = Path(self.translate_path(self.path))
+        if not spec or not path.is_file():
+            return super().send_head()
+        size = path.stat().st_size
+        match = re.fullmatch(r"bytes=(\d*)-(\d*)", spec.strip())
+        if not match or match.group(1) == match.group(2) == "":
+            self.send_error(416, "unsupported Range")
+            return None
+        if match.group(1):
+            start = int(match.group(1))
+            end = min(int(match.group(2)), size - 1) if match.group(2) else size - 1
+        else:
+            start, end = max(0, size - int(match.group(2))), size - 1
+        if start > end or start >= size:
+            self.send_response(416)
+            self.send_header("Content-Range", f"bytes */{size}")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return None
+        fh = path.open("rb")
+        fh.seek(start)
+        self.send_response(206)
+        self.send_header("Content-Type", self.guess_type(str(path)))
+        self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
+        self.send_header("Content-Length", str(end - start + 1))
+        self.end_headers()
+        return _Limited(fh, end - start + 1)  # type: ignore[return-value]
+
+
+class _Limited(io.RawIOBase):
+    """A file read only up to `left` bytes (copyfile then stops at the range's end)."""
+
+    def __init__(self, fh: BinaryIO, left: int) -> None:
+        self.fh, self.left = fh, left
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        n = min(len(buffer), self.left)
+        data = self.fh.read(n)
+        buffer[: len(data)] = data
+        self.left -= len(data)
+        return len(data)
+
+    def close(self) -> None:
+        self.fh.close()
+        super().close()
+
+
+@contextmanager
+def static_server(root: Path, headers: dict[str, str] | None = None) -> Iterator[str]:
+    """Serve `root` with RangeRequestHandler on a free localhost port; yields its base URL."""
+    handler = type("Handler", (RangeRequestHandler,), {"extra_headers": dict(headers or {})})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(handler, directory=str(root)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()

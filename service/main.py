@@ -25,6 +25,7 @@ from camdensity.service.errors import (
 from camdensity.service.middleware import UniqueVary
 from camdensity.service.routes import (
     analysis,
+    archive,
     coverage,
     exports,
     health,
@@ -78,7 +79,8 @@ def create_app(database_url: str | None = None) -> FastAPI:
     add_web_middleware(app, service)
     app.add_middleware(UniqueVary)  # outermost: sees GZipMiddleware's Vary as well as the route's
     for router in (health.router, coverage.router, sites.router, tiles.router, map.router,
-                   exports.router, analysis.router, history.router, report.router):
+                   exports.router, analysis.router, history.router, report.router,
+                   archive.router):
         app.include_router(router)
     generate = app.openapi
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
+
+import h3
 
 MAX_ZOOM = 24
 
@@ -27,3 +30,15 @@ def resolution_for_zoom(z: int, table: Mapping[int, int]) -> int:
         if z <= max_zoom:
             return table[max_zoom]
     return table[max(table)]
+
+
+# Web Mercator: metres per screen pixel at the equator at zoom 0, for maps whose world is 512 px
+# wide at zoom 0 (MapLibre GL JS and deck.gl, the two map pages).
+METRES_PER_PIXEL_Z0 = 2 * math.pi * 6_378_137 / 512
+
+
+def hexagon_pixels(resolution: int, zoom: float, lat: float) -> float:
+    """About how many screen pixels across (two edge lengths) an H3 cell of `resolution` is drawn
+    at `zoom` and latitude `lat`: what the zoom-to-resolution table keeps readable."""
+    metres = 2 * h3.average_hexagon_edge_length(resolution, unit="m")
+    return metres / (METRES_PER_PIXEL_Z0 / 2**zoom * math.cos(math.radians(lat)))

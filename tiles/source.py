@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from psycopg import AsyncRawCursor
+from psycopg import AsyncConnection, AsyncRawCursor
 from psycopg_pool import AsyncConnectionPool
 
 from camdensity import sql
@@ -44,6 +44,23 @@ class Extent:
         return (self.west + self.east) / 2, (self.south + self.north) / 2
 
 
+async def render_tile(
+    conn: AsyncConnection, z: int, x: int, y: int, resolution: int, filters: TileFilters,
+    near_radius_m: float,
+) -> tuple[str | None, bytes]:
+    """(snapshot read, MVT bytes; b'' when empty) of tile z/x/y drawing H3 `resolution`: the one
+    renderer behind /tiles and `camdensity publish`."""
+    # A raw cursor sends the $n text as is (Martin-style), prepared after first use.
+    cur = AsyncRawCursor(conn)
+    await cur.execute(
+        sql.query("tile_mvt"),
+        (z, x, y, resolution, *filters.sql_params(), near_radius_m),
+        binary=True,
+    )
+    read_snapshot, data = await cur.fetchone()
+    return read_snapshot, bytes(data or b"")
+
+
 class TileSource:
     """One per app: the snapshot cache and what depends on it (tiles, extent, map pages)."""
 
@@ -57,14 +74,14 @@ class TileSource:
         self.zoom_resolutions = dict(service.tile_zoom_resolutions)
         self.near_radius_m = method.near_site_radius_m
         # Settings that shape a tile belong in its ETag: changing them must not reuse old tiles.
-        self._config = hashlib.blake2b(
+        self.config = hashlib.blake2b(
             repr((sorted(self.zoom_resolutions.items()), self.near_radius_m)).encode(),
             digest_size=4,
         ).hexdigest()
 
     def etag(self, snapshot: str, filters: TileFilters) -> str:
         """Strong ETag of every tile of this data version, filters and tile settings."""
-        return f'"{snapshot}-{filters.digest()}-{self._config}"'
+        return f'"{snapshot}-{filters.digest()}-{self.config}"'
 
     async def tile(
         self, pool: AsyncConnectionPool, snapshot: str, z: int, x: int, y: int, filters: TileFilters
@@ -74,18 +91,12 @@ class TileSource:
         cached = self.tiles.get(key)
         if isinstance(cached, bytes):
             return Tile(snapshot, cached)
-        resolution = resolution_for_zoom(z, self.zoom_resolutions)
         self.snapshots.check_store()
         async with pool.connection() as conn:
-            # A raw cursor sends the $n text as is (Martin-style), prepared after first use.
-            cur = AsyncRawCursor(conn)
-            await cur.execute(
-                sql.query("tile_mvt"),
-                (z, x, y, resolution, *filters.sql_params(), self.near_radius_m),
-                binary=True,
+            read_snapshot, data = await render_tile(
+                conn, z, x, y, resolution_for_zoom(z, self.zoom_resolutions), filters,
+                self.near_radius_m,
             )
-            read_snapshot, data = await cur.fetchone()
-        data = bytes(data or b"")
         # The query read the snapshot in the same statement as the cells: cache under that one.
         self.snapshots.observe(read_snapshot)
         self.tiles.put((read_snapshot, z, x, y, filters), data)

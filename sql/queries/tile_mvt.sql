@@ -84,5 +84,9 @@ sites AS (
 )
 SELECT
     (SELECT snapshot FROM build WHERE finished_at IS NOT NULL ORDER BY id DESC LIMIT 1),
-    (SELECT ST_AsMVT(hexagons, 'hexagons', 4096, 'geom') FROM hexagons WHERE geom IS NOT NULL)
-    || (SELECT ST_AsMVT(sites, 'sites', 4096, 'geom', 'fid') FROM sites WHERE geom IS NOT NULL);
+    -- Features in a fixed order: the same data gives the same bytes whatever plan or heap order
+    -- the rows come in (replicas agree, and a published archive equals the live tiles).
+    (SELECT ST_AsMVT(hexagons, 'hexagons', 4096, 'geom' ORDER BY hexagons.h3)
+     FROM hexagons WHERE geom IS NOT NULL)
+    || (SELECT ST_AsMVT(sites, 'sites', 4096, 'geom', 'fid' ORDER BY sites.id)
+        FROM sites WHERE geom IS NOT NULL);

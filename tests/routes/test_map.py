@@ -282,7 +282,8 @@ def test_chromium_draws_the_hexagons(server: str, tmp_path: Path) -> None:
         sampled = (image.size[0] // 2) * ((image.size[1] - 30) // 2)
         hexagon_pixels = count_near(image, ramp)
         assert hexagon_pixels > 0.03 * sampled, f"only {hexagon_pixels} of {sampled} sampled pixels are hexagons"
-        assert count_near(image, outline, tol=40) > 20, "hexagons near sites are outlined"
+        # (Outlines are checked close in below: at the default view's coarse cells few or no
+        # cell centres lie within the near-site radius, depending on the zoom table.)
         # Close in on the sites, where nearly every hexagon is near one: the outlines must not
         # hide the density colours.
         close = load(page, f"{server}/map?lat={CENTER[1]}&lon={CENTER[0]}&zoom=14", tmp_path / "z14.png")
