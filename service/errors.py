@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import psycopg
@@ -54,11 +55,41 @@ def _where(loc: tuple[str | int, ...]) -> str:
     return ".".join(str(p) for p in loc[1:]) or ".".join(str(p) for p in loc)
 
 
+SETTING_NAME = re.compile(r"CAMDENSITY_[A-Z0-9_]+")
+
+
+def _settings_named(request: Request) -> dict[str, str]:
+    """Parameter name -> the setting its documented bound comes from (named in its description)."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return {}
+    named = {}
+    pending, params = [dependant], []
+    while pending:  # the route's own parameters and those of its dependencies
+        current = pending.pop()
+        params.extend(current.query_params)
+        pending.extend(current.dependencies)
+    for param in params:
+        found = SETTING_NAME.search(param.field_info.description or "")
+        if found:
+            named[param.alias] = found.group(0)
+    return named
+
+
 async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:
-    """FastAPI's parameter validation, as one ValidationProblem (never echoing the input)."""
+    """FastAPI's parameter validation, as one ValidationProblem (never echoing the input); a
+    bound that comes from a setting names it, as every limit's error does."""
     assert isinstance(exc, RequestValidationError)
-    errors = [FieldError(loc=list(e.get("loc", ())), msg=str(e.get("msg", "")),
-                         type=str(e.get("type", "value_error"))) for e in exc.errors()]
+    named = _settings_named(request)
+    errors = []
+    for e in exc.errors():
+        loc = list(e.get("loc", ()))
+        msg = str(e.get("msg", ""))
+        setting = named.get(str(loc[-1])) if loc else None
+        if setting and str(e.get("type", "")).endswith(("_equal", "_than")):
+            msg += f" ({setting})"
+        errors.append(FieldError(loc=loc, msg=msg, type=str(e.get("type", "value_error"))))
     detail = "; ".join(f"{_where(tuple(e.loc))}: {e.msg}" for e in errors) or "invalid request"
     return problem(detail, errors)
 

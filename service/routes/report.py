@@ -115,7 +115,8 @@ async def report(
     category: Annotated[str, Query(description=f"Site category: {', '.join(SITE_CATEGORIES)}.",
                                    json_schema_extra={"enum": list(SITE_CATEGORIES)})],
     radius: Annotated[int, Query(ge=10, le=EvidenceSettings().analysis_max_radius_m,
-                                 description="Radius in metres.")] = 200,
+                                 description="Radius in metres (10..CAMDENSITY_ANALYSIS_MAX_RADIUS_M)."
+                                 )] = 200,
     null_model: Annotated[NullModel, Query(description="`addresses` or `cells`.")] = "addresses",
     area: Annotated[str | None, Query(
         description="Only this box: minlon,minlat,maxlon,maxlat.", json_schema_extra=BBOX)] = None,
