@@ -8,6 +8,7 @@ COPY ingest ingest
 COPY tiles tiles
 COPY service service
 COPY sql sql
+COPY evidence evidence
 COPY data data
 RUN pip install --no-cache-dir .
 ENV PORT=8000

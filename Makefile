@@ -3,6 +3,10 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+# The checkout's own embedded cluster (data, socket, log), whatever the environment says: two
+# checkouts on one machine (a developer's and CI's fresh clone) never share one. An installed
+# camdensity uses the per-user data directory instead (README: Install).
+export CAMDENSITY_HOME := $(CURDIR)/.camdensity
 
 .PHONY: setup system demo test serve lint bench db-stop clean
 

@@ -6,18 +6,25 @@ import json
 import sys
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import psycopg
 import typer
 from rich.console import Console
+from rich.markup import escape
 
-from camdensity import db
+from camdensity import __version__, db
 from camdensity.cluster import Cluster, ClusterError
 from camdensity.ingest.errors import first_line
 from camdensity.settings import database_settings, service_settings
 
-app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False)
+EXIT_CODES = (
+    "Exit codes: 0 done; 1 failed (one line on stderr says why; `db status`: the cluster is not "
+    "running); 2 wrong usage (unknown command or option, bad value)."
+)
+
+app = typer.Typer(help=__doc__, epilog=EXIT_CODES, no_args_is_help=True,
+                  pretty_exceptions_enable=False)
 db_app = typer.Typer(help="The embedded PostGIS cluster (ignored when DATABASE_URL is set).")
 ingest_app = typer.Typer(help="Import cameras, sensitive sites or addresses from a file.")
 export_app = typer.Typer(help="Export hexagon summaries.")
@@ -29,10 +36,24 @@ app.add_typer(export_app, name="export")
 console = Console(stderr=True, soft_wrap=True)
 
 
-def fail(message: str, code: int = 1) -> None:
-    """Print an error a person can act on and exit non-zero."""
-    console.print(f"[bold red]error:[/] {message}")
+def fail(message: str, code: int = 1) -> NoReturn:
+    """Print an error a person can act on (one whole line on stderr) and exit non-zero."""
+    console.print(f"[bold red]error:[/] {escape(message)}")
     raise typer.Exit(code)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"camdensity {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option(
+        "--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
+) -> None:
+    """Surveillance-camera density maps: cluster, migrations, ingest, build, stats, export, serve."""
 
 
 def migrated_url() -> str:
@@ -82,8 +103,7 @@ def db_status() -> None:
             with db.connect(settings.url, connect_timeout=5):
                 typer.echo("DATABASE_URL is set and reachable; the embedded cluster is not used")
         except psycopg.Error as exc:
-            typer.echo(f"DATABASE_URL is set but unreachable: {first_line(exc)}")
-            raise typer.Exit(1) from None
+            fail(f"DATABASE_URL is set but unreachable: {first_line(exc)}")
         return
     cluster = Cluster(settings)
     if cluster.running():
@@ -102,9 +122,11 @@ def db_url() -> None:
 @app.command()
 def migrate() -> None:
     """Apply the schema migrations that are not applied yet."""
-    url = db.database_url()
-    with db.connect(url) as conn:
-        applied = db.migrate(conn)
+    try:
+        with db.connect(db.database_url()) as conn:
+            applied = db.migrate(conn)
+    except (ClusterError, psycopg.Error) as exc:
+        fail(f"cannot migrate the store ({_where()}): {first_line(exc)}")
     console.print(f"applied: {', '.join(applied)}" if applied else "schema up to date")
 
 
@@ -116,12 +138,15 @@ def serve(
     """Serve the API (tiles, map, coverage, exports)."""
     import uvicorn
 
+    from camdensity.logs import log_config
+
     migrated_url()
     settings = service_settings()
-    # access_log=False: request lines carry queried addresses; they are never logged.
+    # access_log=False: request lines carry queried addresses and client IPs; they are never
+    # logged (CAMDENSITY_LOG_REQUESTS logs route templates instead).
     uvicorn.run(
         "camdensity.service.main:app", host=host or settings.host, port=port or settings.port,
-        access_log=False, proxy_headers=False, server_header=False,
+        access_log=False, proxy_headers=False, server_header=False, log_config=log_config(),
     )
 
 
@@ -554,13 +579,17 @@ def demo(
     port: Annotated[int | None, typer.Option(help="Port (default: PORT or 8000).")] = None,
 ) -> None:
     """Load the bundled data (each file once), build when anything changed, then serve."""
+    from importlib.resources import as_file
+
     from camdensity.demo import DEMO_IMPORTS
 
     migrated_url()
-    for entity, path, extra in DEMO_IMPORTS:
-        code = app(["ingest", entity, str(path), *extra], standalone_mode=False)
+    for entity, resource, extra in DEMO_IMPORTS:
+        # as_file: the package data is a plain file when installed, a temporary copy from a zip.
+        with as_file(resource) as path:
+            code = app(["ingest", entity, str(path), *extra], standalone_mode=False)
         if code:
-            fail(f"loading {path.name} ({entity}) failed")
+            fail(f"loading {resource.name} ({entity}) failed")
     if app(["build"], standalone_mode=False):  # a no-op when nothing changed
         fail("build failed")
     if serve_api:
@@ -624,5 +653,14 @@ def diff_builds(
     typer.echo(json.dumps(d, indent=2, default=str) if as_json else show_diff(d))
 
 
-def main() -> None:  # pragma: no cover
-    app()
+def main() -> None:
+    """The console script and `python -m camdensity`: a store failure is one line, not a traceback."""
+    from camdensity.logs import configure_logging
+
+    configure_logging()
+    try:
+        app(prog_name="camdensity")
+    except psycopg.Error as exc:
+        console.print(f"[bold red]error:[/] the store failed ({_where()}): "
+                      f"{escape(first_line(exc))}")
+        sys.exit(1)

@@ -1,16 +1,15 @@
-"""The bundled demo: which files `make demo` loads."""
+"""The bundled demo: which files `camdensity demo` loads (package data of `camdensity.data`)."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 
-from camdensity.settings import PROJECT_ROOT
-
-DATA = PROJECT_ROOT / "data"
+DATA: Traversable = files("camdensity.data")
 US_WEST_BBOX = "-125,36,-102,49"
 
 # (ingest sub-command, file, extra arguments); each import is a no-op once loaded.
-DEMO_IMPORTS: tuple[tuple[str, Path, tuple[str, ...]], ...] = (
+DEMO_IMPORTS: tuple[tuple[str, Traversable, tuple[str, ...]], ...] = (
     ("cameras", DATA / "helsinki" / "helsinki_center.osm.pbf", ("--source", "osm-helsinki")),
     ("sites", DATA / "helsinki" / "helsinki_center.osm.pbf", ("--source", "osm-helsinki")),
     ("addresses", DATA / "helsinki" / "helsinki_center.osm.pbf", ("--source", "osm-helsinki")),

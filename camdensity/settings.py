@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
+import platformdirs
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# Root runs the embedded cluster as `postgres`, which cannot enter root's home directory.
+ROOT_HOME = Path("/var/lib/camdensity")
+
+
+def default_home() -> Path:
+    """The embedded cluster's home when CAMDENSITY_HOME is not set: the per-user data dir."""
+    if os.geteuid() == 0:
+        return ROOT_HOME
+    return platformdirs.user_data_path("camdensity", appauthor=False)
+
 
 # Camera vocabulary (BRIEF: camera types, operators) and site categories.
 CAMERA_TYPES: tuple[str, ...] = (
@@ -24,13 +36,18 @@ EXPOSURE_RADII_M: tuple[int, ...] = (50, 100, 200, 500)
 class DatabaseSettings(BaseSettings):
     """Where the store lives: `DATABASE_URL`, else the project-local (embedded) cluster."""
 
-    model_config = SettingsConfigDict(env_prefix="CAMDENSITY_", extra="ignore")
+    # populate_by_name: tests build settings by field name (database_url=..., pg_dir=...).
+    model_config = SettingsConfigDict(env_prefix="CAMDENSITY_", extra="ignore",
+                                      populate_by_name=True)
 
     database_url: str | None = Field(
         default=None, validation_alias=AliasChoices("DATABASE_URL", "CAMDENSITY_DATABASE_URL")
     )
-    # Embedded cluster: its own data directory inside the project, its own port.
-    pg_dir: Path = PROJECT_ROOT / ".camdensity"
+    # Embedded cluster: data in HOME/data, socket in HOME/run. The checkout's Makefile sets
+    # CAMDENSITY_HOME to its own .camdensity, so checkouts side by side never share a cluster.
+    # CAMDENSITY_HOME (CAMDENSITY_PG_DIR, its older name, still works).
+    pg_dir: Path = Field(default_factory=default_home,
+                         validation_alias=AliasChoices("CAMDENSITY_HOME", "CAMDENSITY_PG_DIR"))
     pg_port: int = 54329
     pg_database: str = "camdensity"
     pg_user: str = "camdensity"
@@ -52,6 +69,11 @@ class DatabaseSettings(BaseSettings):
     @property
     def embedded(self) -> bool:
         return self.database_url is None
+
+    @property
+    def home(self) -> Path:
+        """The embedded cluster's directory (its data, socket and log live inside)."""
+        return self.pg_dir
 
     @property
     def socket_dir(self) -> Path:
@@ -121,10 +143,25 @@ class ServiceSettings(BaseSettings):
     geocoder_url: str | None = None  # Nominatim/Pelias-compatible search URL, optional
     geocoder_kind: str = "nominatim"
     geocoder_timeout_s: float = 5.0  # an external geocoder slower than this is an error (502)
+    # /metrics (Prometheus) is served on this port only, never on the API's: unset, no metrics.
+    metrics_port: int | None = None
+    metrics_host: str = "127.0.0.1"  # keep it private; 0.0.0.0 only behind a firewall
+    metrics_refresh_s: float = 15.0  # how often the data version and imports are re-read
     # `camdensity publish`: tiles rendered at once over this many connections.
     publish_workers: int = 4
     # GET /export/tiles.pmtiles renders on request: a box spanning at most this many tiles (else 422).
     pmtiles_export_max_tiles: int = 2000
+
+
+class LogSettings(BaseSettings):
+    """Logs: text or JSON lines on stderr; never a client address, a query or a coordinate."""
+
+    model_config = SettingsConfigDict(env_prefix="CAMDENSITY_", extra="ignore")
+
+    log_format: Literal["text", "json"] = "text"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # One line per request: method, route template, status, milliseconds; no path, no query.
+    log_requests: bool = False
 
 
 class IngestSettings(BaseSettings):
@@ -190,3 +227,8 @@ def evidence_settings() -> EvidenceSettings:
 @lru_cache
 def service_settings() -> ServiceSettings:
     return ServiceSettings()
+
+
+@lru_cache
+def log_settings() -> LogSettings:
+    return LogSettings()

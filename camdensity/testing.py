@@ -7,8 +7,13 @@ import io
 import os
 import re
 import secrets
+import socket
+import subprocess
+import sys
 import threading
-from collections.abc import Iterator
+import time
+import urllib.request
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -27,7 +32,7 @@ def clear_settings() -> None:
     """Forget the cached settings, so the next read sees the environment as it is now."""
     for fn in (settings_mod.database_settings, settings_mod.method_settings,
                settings_mod.service_settings, settings_mod.evidence_settings,
-               settings_mod.ingest_settings):
+               settings_mod.log_settings, settings_mod.ingest_settings):
         fn.cache_clear()
 
 
@@ -91,6 +96,54 @@ def scratch_database(admin: str, prefix: str = "camdensity_test") -> Iterator[st
             yield url
     finally:
         drop_database(admin, url)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def serving(command: list[str], port: int, env: Mapping[str, str], cwd: Path,
+            timeout_s: float = 60.0) -> Iterator[str]:
+    """Run a server `command` listening on `port`; yield its base URL once /healthz answers."""
+    base = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen(command, cwd=cwd, env=dict(env), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/healthz", timeout=1):
+                    break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    proc.kill()
+                    output = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
+                    raise RuntimeError(f"{command[0]} did not answer /healthz:\n{output}") from None
+                time.sleep(0.2)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+
+@contextmanager
+def serving_app(database_url: str, **env: str) -> Iterator[str]:
+    """uvicorn serving the app from `database_url` on a free port (`env`: more settings)."""
+    port = free_port()
+    command = [sys.executable, "-m", "uvicorn", "camdensity.service.main:app", "--host",
+               "127.0.0.1", "--port", str(port), "--no-access-log"]
+    environ = {**os.environ, "DATABASE_URL": database_url, **env}
+    with serving(command, port, environ, settings_mod.PROJECT_ROOT) as base:
+        yield base
 
 
 class RangeRequestHandler(SimpleHTTPRequestHandler):

@@ -130,7 +130,11 @@ UPDATE source SET kind = %(kind)s, licence = %(licence)s, attribution = %(attrib
        options = %(options)s, data_date = %(data_date)s, imported_at = now()
 WHERE id = %(id)s
 """
-_SOURCE_COUNTS = "UPDATE source SET accepted = %s, rejected = %s, data_date = %s WHERE id = %s"
+# import_seconds: now() is the import transaction's start, clock_timestamp() this moment.
+_SOURCE_COUNTS = (
+    "UPDATE source SET accepted = %s, rejected = %s, data_date = %s,"
+    " import_seconds = extract(epoch FROM clock_timestamp() - now()) WHERE id = %s"
+)
 _SOURCE_DATE = "UPDATE source SET data_date = %s WHERE id = %s"
 # OSM began in 2004: an object "edited" before that carries no timestamp (osmium gives 1970).
 FIRST_OSM_DATE = date(2004, 8, 1)

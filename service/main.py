@@ -22,6 +22,7 @@ from camdensity.service.errors import (
     on_operational_error,
     on_validation_error,
 )
+from camdensity.service.metrics import RequestMetrics, ServiceMetrics
 from camdensity.service.middleware import UniqueVary
 from camdensity.service.routes import (
     analysis,
@@ -36,7 +37,7 @@ from camdensity.service.routes import (
     tiles,
 )
 from camdensity.service.security import SecurityHeaders, add_web_middleware
-from camdensity.settings import database_settings, service_settings
+from camdensity.settings import database_settings, log_settings, service_settings
 
 
 def create_app(database_url: str | None = None) -> FastAPI:
@@ -49,8 +50,11 @@ def create_app(database_url: str | None = None) -> FastAPI:
         # Never as the owner: the API reads through its own role, set up here by the owner.
         url = await run_in_threadpool(roles.prepare_api, owner_url, settings)
         app.state.pool = await open_pool(settings, url)
+        service = service_settings()
         try:
-            yield
+            async with metrics.served(app.state.pool, service.metrics_host, service.metrics_port,
+                                      service.metrics_refresh_s):
+                yield
         finally:
             await app.state.pool.close()
 
@@ -76,6 +80,9 @@ def create_app(database_url: str | None = None) -> FastAPI:
     # Innermost first: the security headers see an HTML body before it is compressed.
     app.add_middleware(SecurityHeaders, settings=service)
     app.add_middleware(GZipMiddleware, minimum_size=512)
+    # Outside gzip: the latency counted is the whole answer's, compression included.
+    app.state.metrics = metrics = ServiceMetrics(app.state)
+    app.add_middleware(RequestMetrics, metrics=metrics, log_requests=log_settings().log_requests)
     add_web_middleware(app, service)
     app.add_middleware(UniqueVary)  # outermost: sees GZipMiddleware's Vary as well as the route's
     for router in (health.router, coverage.router, sites.router, tiles.router, map.router,

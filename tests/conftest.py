@@ -20,6 +20,10 @@ DATA = ROOT / "data"
 SHARED_DATA = ROOT.parent / "shared" / "data"
 HELSINKI_PBF = DATA / "helsinki" / "helsinki_center.osm.pbf"
 
+# pytest run by hand (not through `make test`) still uses the checkout's own cluster, never the
+# per-user one another checkout or an installed camdensity may be using.
+os.environ.setdefault("CAMDENSITY_HOME", str(ROOT / ".camdensity"))
+
 
 @pytest.fixture(scope="session")
 def admin_url() -> str:

@@ -14,11 +14,10 @@ from pathlib import Path
 import httpx2 as httpx
 import psycopg
 import pytest
-from live_server import uvicorn_server
 from routes.test_tiles import tile_of
 from routes.tiles_seed import CENTER, seed
 
-from camdensity import db
+from camdensity import db, testing
 from camdensity.cluster import Cluster, ClusterError, pg_bindir, postgis_available
 from camdensity.settings import DatabaseSettings
 
@@ -54,7 +53,7 @@ def stack() -> Iterator[Stack]:
         with psycopg.connect(settings.url) as conn:
             db.migrate(conn)
             seed(conn, n=200)
-        with uvicorn_server(settings.url, CAMDENSITY_SNAPSHOT_TTL_S="0.5") as base:
+        with testing.serving_app(settings.url, CAMDENSITY_SNAPSHOT_TTL_S="0.5") as base:
             yield Stack(cluster, base)
     finally:
         cluster.stop()

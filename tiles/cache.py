@@ -18,12 +18,17 @@ class LRU:
     def __init__(self, size: int) -> None:
         self.size = size
         self._items: OrderedDict[Hashable, object] = OrderedDict()
+        self.hits = 0  # read by /metrics (camdensity_cache_hits)
+        self.misses = 0
 
     def get(self, key: Hashable) -> object | None:
         """The value for `key` (marking it recently used), or None."""
         value = self._items.get(key)
         if value is not None:
             self._items.move_to_end(key)
+            self.hits += 1
+        else:
+            self.misses += 1
         return value
 
     def put(self, key: Hashable, value: object) -> None:

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
-from live_server import uvicorn_server
 
+from camdensity import testing
 from camdensity.service.main import create_app
 from routes.tiles_seed import tiles_db  # noqa: F401  (fixture)
 
@@ -31,7 +31,7 @@ OPERATIONS = [
 
 @pytest.fixture(scope="module")
 def base_url(tiles_db: str) -> Iterator[str]:  # noqa: F811
-    with uvicorn_server(tiles_db) as base:
+    with testing.serving_app(tiles_db) as base:
         yield base
 
 

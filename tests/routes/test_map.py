@@ -17,8 +17,8 @@ import psycopg
 import pytest
 import shapely
 from fastapi.testclient import TestClient
-from live_server import uvicorn_server
 
+from camdensity import testing
 from camdensity.service.main import create_app
 from camdensity.service.routes.map import data_dates
 from camdensity.tiles.tilejson import DENSITY_RAMP, NEAR_SITE_OUTLINE
@@ -196,7 +196,7 @@ def test_root_redirects_to_the_map(client: TestClient) -> None:
 @pytest.fixture(scope="module")
 def server(tiles_db: str) -> Iterator[str]:  # noqa: F811
     """A real uvicorn serving the synthetic store on a free localhost port."""
-    with uvicorn_server(tiles_db) as base:
+    with testing.serving_app(tiles_db) as base:
         yield base
 
 
@@ -326,28 +326,6 @@ EMBED_PAGE = """<!doctype html>
 """
 
 
-@contextmanager
-def static_site(directory: Path) -> Iterator[str]:
-    """Another origin: a plain static web server on its own port, like a newsroom's page."""
-    import functools
-    import http.server
-    import threading
-
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args: Any) -> None:
-            """No access log (as the service keeps none)."""
-
-    httpd = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(Quiet, directory=str(directory)))
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-
-
 @pytest.mark.browser
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
 def test_maplibre_on_another_origin_draws_the_hexagons(server: str, tmp_path: Path) -> None:
@@ -363,7 +341,7 @@ def test_maplibre_on_another_origin_draws_the_hexagons(server: str, tmp_path: Pa
         .replace("LON", str(CENTER[0])).replace("LAT", str(CENTER[1])))
     # The style's hexagon fill: the ramp at 0.75 opacity over its background.
     ramp = [_blend(colour, 0.75) for _, colour in DENSITY_RAMP]
-    with static_site(site_dir) as site, browser_page() as page:
+    with testing.static_server(site_dir) as site, browser_page() as page:
         assert site.rsplit(":", 1)[1] != server.rsplit(":", 1)[1]  # a different origin
         answers: list[tuple[str, str | None]] = []
         page.on("response", lambda r: answers.append(

@@ -1,0 +1,1 @@
+"""The bundled demo data (package `camdensity.data`), read with importlib.resources."""
