@@ -142,7 +142,7 @@ def serving_app(database_url: str, **env: str) -> Iterator[str]:
     command = [sys.executable, "-m", "uvicorn", "camdensity.service.main:app", "--host",
                "127.0.0.1", "--port", str(port), "--no-access-log"]
     environ = {**os.environ, "DATABASE_URL": database_url, **env}
-    with serving(command, port, environ, settings_mod.PROJECT_ROOT) as base:
+    with serving(command, port, environ, Path.cwd()) as base:
         yield base
 
 

@@ -42,10 +42,11 @@ def stack() -> Iterator[Stack]:
         bindir = None
     if bindir is None or not postgis_available(bindir):
         pytest.skip("needs PostgreSQL and PostGIS binaries to run a throwaway cluster")
-    # Under the checkout (not /tmp/pytest-of-root, which the postgres user cannot enter).
+    # Inside the embedded cluster's home (not /tmp/pytest-of-root, which the postgres user
+    # cannot enter).
+    home = DatabaseSettings(database_url=None).pg_dir
     settings = DatabaseSettings(
-        database_url=None, pg_dir=ROOT / ".camdensity" / f"outage-{secrets.token_hex(3)}",
-        pg_port=55432,
+        database_url=None, pg_dir=home / f"outage-{secrets.token_hex(3)}", pg_port=55432,
     )
     cluster = Cluster(settings)
     try:
