@@ -393,10 +393,11 @@ def build(
         f"{result.sites:,} sites with exposure; {result.baseline_cells:,} baseline cells; "
         f"{result.seconds:.1f} s"
     )
-    withheld = {r: n for r, n in result.withheld.items() if n}
+    withheld = max(result.withheld.values(), default=0)
     if withheld:
-        typer.echo("private cameras withheld from sparse cells: "
-                   + ", ".join(f"r{r}: {n:,}" for r, n in withheld.items()))
+        typer.echo(f"private cameras left out by the privacy rule (fewer than "
+                   f"{settings.private_min_per_cell} per H3 r{settings.private_resolution} cell): "
+                   f"{withheld:,}")
 
 
 @app.command()

@@ -101,8 +101,13 @@ class MethodSettings(BaseSettings):
     effective_disc_m: float = 120.0
     effective_buffer_m: float = 200.0
     near_site_radius_m: float = 200.0
-    # Private/residential cameras are not shown in a cell holding fewer than this many.
+    # The privacy rule (ingest/privacy.py): private/residential cameras are published only as
+    # aggregates of at least `private_min_per_cell` points (households) sharing an H3 cell of
+    # `private_resolution`, placed at that cell's centre, their device count rounded to a
+    # multiple of `private_count_step` (1: exact). Every public figure is computed from that.
     private_min_per_cell: int = 3
+    private_resolution: int = 9
+    private_count_step: int = 1
     # "The city" a point is compared with: baseline cells of this resolution within this distance.
     baseline_resolution: int = 9
     city_radius_m: float = 10_000.0

@@ -6,10 +6,12 @@ newest finished `build` row is the data version; its snapshot id is announced on
 `camdensity_build` channel (NOTIFY is delivered at commit).
 
 The method, in short (the SQL files named build_*.sql hold the details):
-- hexagons: every camera is placed in its H3 cell at each resolution; counts are devices
-  (camera.count). Privacy: in a cell where fewer than `private_min_per_cell` private cameras
-  (points, i.e. households) share the cell, those cameras are left out of every figure of that
-  cell and only added to hexagon_withheld for the resolution, so shown + withheld = all devices.
+- privacy (ingest/privacy.py): the published cameras are computed first, private ones only as
+  aggregates of at least `private_min_per_cell` points per cell of `private_resolution`, at the
+  cell's centre. Everything below reads `camera_published`, never `camera`.
+- hexagons: every published camera is placed in its H3 cell at each resolution; counts are
+  devices (count). The private devices the rule left out go to hexagon_withheld (for `stats`
+  only), so shown + withheld = all devices while `private_count_step` is 1.
 - d_<category>: geodesic metres from the cell centre to the nearest site of the category (its
   polygon where known), NULL beyond `site_distance_limit_m`.
 - baseline ("the city"): cells of `baseline_resolution` holding a camera, site or address, plus
@@ -34,6 +36,7 @@ import psycopg
 import pyarrow as pa
 
 from camdensity.evidence.record import record as record_evidence
+from camdensity.ingest import privacy
 from camdensity.ingest.fuse import FUSE_LOCK, FuseResult, fuse
 from camdensity.ingest.pgcopy import read_arrays, write_arrays
 from camdensity.settings import SITE_CATEGORIES, MethodSettings, method_settings
@@ -44,7 +47,10 @@ NOTIFY_CHANNEL = "camdensity_build"
 CITY_PERCENTILE_RADIUS_M = 200
 
 _LONLAT = [("lon", "double precision"), ("lat", "double precision")]
-_SELECT_CAMERAS = "SELECT id, ST_X(geom), ST_Y(geom) FROM camera ORDER BY id"
+# A private aggregate carries its cell (ingest/privacy.py); -1 for the others.
+_SELECT_CAMERAS = (
+    "SELECT id, ST_X(geom), ST_Y(geom), coalesce(h3, -1) FROM camera_published ORDER BY id"
+)
 _SELECT_SITE_POINTS = "SELECT ST_X(centroid), ST_Y(centroid) FROM site"
 _SELECT_ADDRESS_POINTS = "SELECT ST_X(geom), ST_Y(geom) FROM address"
 _LATEST_SNAPSHOT = (
@@ -93,15 +99,17 @@ def build(conn: psycopg.Connection, settings: MethodSettings | None = None,
         fusion = fuse(conn, settings)
         conn.execute(query("build_setup"))
         conn.execute(query("build_clear"))
+        say("publishing cameras by the privacy rule")
+        withheld_devices = privacy.publish(conn, settings)
 
         say("computing H3 cells")
-        cams = read_arrays(conn, _SELECT_CAMERAS, None, [("id", "bigint"), *_LONLAT])
-        _stage_cells(conn, cams, settings.resolutions)
+        cams = read_arrays(conn, _SELECT_CAMERAS, None,
+                           [("id", "bigint"), *_LONLAT, ("snapped", "bigint")])
+        _stage_cells(conn, cams, settings.resolutions, settings.private_resolution)
         say("aggregating hexagons")
-        conn.execute(query("build_withheld"), {"min_private": settings.private_min_per_cell})
         conn.execute(query("build_breakdown"))
-        conn.execute(query("build_withheld_totals"), {"resolutions": settings.resolutions})
-        conn.execute("ANALYZE _withheld")
+        conn.execute(query("build_withheld_totals"),
+                     {"resolutions": settings.resolutions, "withheld": withheld_devices})
         say("measuring distances to sites")
         conn.execute(query("build_cell_distances"), {
             "categories": list(SITE_CATEGORIES), "limit_m": settings.site_distance_limit_m,
@@ -148,13 +156,16 @@ def build(conn: psycopg.Connection, settings: MethodSettings | None = None,
 
 def _check(settings: MethodSettings) -> None:
     """Refuse parameters H3 or the schema cannot honour."""
-    bad = [r for r in [*settings.resolutions, settings.baseline_resolution] if not 0 <= r <= 15]
+    bad = [r for r in [*settings.resolutions, settings.baseline_resolution,
+                       settings.private_resolution] if not 0 <= r <= 15]
     if bad or not settings.resolutions:
         raise BuildError(f"H3 resolutions must be 0..15 (got {bad or 'none'})")
     if len(set(settings.resolutions)) != len(settings.resolutions):
         raise BuildError("a resolution is given twice")
     if settings.private_min_per_cell < 1:
         raise BuildError("private_min_per_cell must be at least 1")
+    if settings.private_count_step < 1:
+        raise BuildError("private_count_step must be at least 1")
 
 
 def _cells(lon: np.ndarray, lat: np.ndarray, resolution: int) -> np.ndarray:
@@ -175,10 +186,18 @@ def _centres(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _stage_cells(conn: psycopg.Connection, cams: dict[str, np.ndarray],
-                 resolutions: list[int]) -> None:
-    """COPY each camera's cell per resolution, and each cell's area, centre and polygon."""
+                 resolutions: list[int], private_resolution: int) -> None:
+    """COPY each published camera's cell per resolution, and each cell's area, centre and polygon.
+
+    A private aggregate sits on its cell's centre, which can lie exactly on the edge of a coarser
+    cell; there it counts in its cell's parent (by index, so no last bit of a float decides).
+    """
+    snapped = cams["snapped"] >= 0
     for resolution in resolutions:
         cells = _cells(cams["lon"], cams["lat"], resolution)
+        if resolution < private_resolution and snapped.any():
+            parents = h3ronpy.change_resolution(_as_h3(cams["snapped"][snapped]), resolution)
+            cells[snapped] = np.asarray(parents).view(np.int64)
         res = np.full(len(cells), resolution, dtype=np.int16)
         write_arrays(conn, "_cam_cell", [
             ("camera_id", "bigint", cams["id"]), ("resolution", "smallint", res),

@@ -62,8 +62,8 @@ MEDIA_TYPES: dict[ExportFormat, str] = {
 COLUMNS: tuple[tuple[str, pa.DataType, str], ...] = (
     ("h3", pa.string(), "H3 cell index (hex string)"),
     ("resolution", pa.int16(), "H3 resolution"),
-    ("cameras", pa.int32(), ("camera devices in the cell (after fusion; private ones withheld "
-                            "below the minimum per cell)")),
+    ("cameras", pa.int32(), ("camera devices in the cell (after fusion; private ones only as "
+                            "aggregates by the privacy rule, see provenance `privacy`)")),
     *((f"n_{t}", pa.int32(), f"{t} cameras") for t in CAMERA_TYPES),
     *((f"op_{o}", pa.int32(), f"cameras of {o} operators") for o in OPERATOR_TYPES),
     ("area_km2", pa.float64(), "cell area, km²"),
@@ -135,7 +135,6 @@ class ExportPlan:
     request: ExportRequest
     snapshot: Snapshot
     resolutions: tuple[int, ...]   # resolutions present in the store
-    withheld: int | None           # private cameras withheld at this resolution
     rows: int
     extent: tuple[float, float, float, float] | None   # of the rows; None when there are none
 
@@ -144,12 +143,11 @@ class ExportPlan:
         """From a row of sql/queries/export_plan.sql; NoBuildError when there is none."""
         if row is None:
             raise NoBuildError("no finished build yet: run `camdensity build` first")
-        build_id, snapshot, finished_at, params, sources, resolutions, withheld, n, *ext = row
+        build_id, snapshot, finished_at, params, sources, resolutions, n, *ext = row
         return cls(
             request=request,
             snapshot=Snapshot(build_id, snapshot, finished_at, params, sources),
             resolutions=tuple(resolutions),
-            withheld=withheld,
             rows=n,
             extent=tuple(ext) if n else None,  # type: ignore[arg-type]
         )
@@ -182,10 +180,21 @@ class ExportPlan:
                 "crs": "OGC:CRS84 (longitude, latitude; WGS 84)",
                 "coordinate_precision": f"GeoParquet: full; GeoJSON and CSV: {TEXT_DECIMALS} "
                                         "decimals",
-                "withheld_private_cameras": self.withheld or 0,
             },
+            "privacy": privacy_rule(snap.params),
             "columns": {name: doc for name, _, doc in COLUMNS},
         }
+
+
+def privacy_rule(params: dict[str, Any]) -> str:
+    """The privacy rule in words, with the parameters of the build that applied it."""
+    k = params.get("private_min_per_cell", "k")
+    res = params.get("private_resolution", "?")
+    step = params.get("private_count_step", 1)
+    rounded = "" if step == 1 else f", their devices rounded to a multiple of {step}"
+    return (f"private/residential cameras are counted only where at least {k} share an H3 "
+            f"resolution {res} cell, as an aggregate placed at that cell's centre{rounded}; "
+            "elsewhere they are left out of every figure")
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -13,6 +13,7 @@ import psycopg
 import pytest
 import shapely
 from conftest import run_cli
+from privacy_rule import cell_of, checked_published, left_out, published
 from pyproj import Geod, Transformer
 from shapely import wkt as shapely_wkt
 from shapely.geometry import Point, Polygon
@@ -82,31 +83,29 @@ def fused_cameras(conn: psycopg.Connection) -> list[tuple[float, float, str, str
     ).fetchall()
 
 
+def public_cameras(conn: psycopg.Connection) -> list[tuple[float, float, str, str, int]]:
+    """The fused cameras as the privacy rule publishes them (tests/privacy_rule.py)."""
+    return published(fused_cameras(conn))
+
+
 def test_hexagons_match_an_independent_count_at_every_resolution(db: psycopg.Connection) -> None:
     scatter(db, 400, 1500, seed=1)
     result = build(db)
-    cams = fused_cameras(db)
-    devices = sum(c[4] for c in cams)
+    fused = fused_cameras(db)
+    devices = sum(c[4] for c in fused)
     assert result.fusion.devices == devices
+    # The rule, recomputed in Python: private cameras only in res-9 cells holding at least 3 of
+    # them, at the cell's centre; the others are left out at every resolution alike.
+    cams = checked_published(db)
+    withheld = left_out(fused)
+    assert 0 < withheld < sum(c[4] for c in fused if c[3] == "private")
     for resolution in range(6, 13):
-        # The rule, recomputed in Python: cells with fewer than 3 private points hide them.
-        cells: dict[str, list] = defaultdict(list)
+        expected: dict[int, Counter] = defaultdict(Counter)
         for lon, lat, ctype, op, count in cams:
-            cells[h3.latlng_to_cell(lat, lon, resolution)].append((ctype, op, count))
-        expected: dict[int, Counter] = {}
-        withheld = 0
-        for cell, members in cells.items():
-            hide = sum(1 for m in members if m[1] == "private") < 3
-            kept = Counter()
-            for ctype, op, count in members:
-                if hide and op == "private":
-                    withheld += count
-                    continue
-                kept["cameras"] += count
-                kept[f"n_{ctype}"] += count
-                kept[f"op_{op}"] += count
-            if kept["cameras"]:
-                expected[h3.str_to_int(cell)] = kept
+            kept = expected[h3.str_to_int(cell_of((lon, lat, ctype, op, count), resolution))]
+            kept["cameras"] += count
+            kept[f"n_{ctype}"] += count
+            kept[f"op_{op}"] += count
         rows = db.execute(
             "SELECT h3, cameras, n_cctv, n_dome, n_alpr, n_traffic, n_unknown, n_doorbell,"
             " op_public, op_business, op_private, op_unknown, area_km2, density_km2"
@@ -130,8 +129,8 @@ def test_hexagons_match_an_independent_count_at_every_resolution(db: psycopg.Con
         breakdown = db.execute("SELECT sum(cameras) FROM hexagon_breakdown WHERE resolution = %s",
                                (resolution,)).fetchone()[0]
         assert breakdown == shown
-    # Finer cells hide more lone private cameras than coarse ones.
-    assert result.withheld[12] > result.withheld[6]
+    # Private cameras are shown at every resolution, as aggregates.
+    assert db.execute("SELECT sum(op_private) FROM hexagon WHERE resolution = 12").fetchone()[0] > 0
 
 
 def test_hexagon_polygons_are_the_h3_cells(db: psycopg.Connection) -> None:
@@ -148,27 +147,56 @@ def test_hexagon_polygons_are_the_h3_cells(db: psycopg.Connection) -> None:
 
 def test_privacy_rule_withholds_lone_private_cameras(db: psycopg.Connection) -> None:
     src = add_source(db, "homes")
-    for i in range(3):  # three households' cameras sharing one small cell
+    for i in range(3):  # three households' cameras sharing one res-9 cell
         add_report(db, src, east(0.3 * i), LAT, "doorbell", "private")
     lone_lon, lone_lat = east(400), north(400)
     add_report(db, src, lone_lon, lone_lat, "doorbell", "private")
     add_report(db, src, east(2000), LAT, "cctv", "business")
     result = build(db)
-    assert result.withheld[12] == 1 and result.withheld[6] == 0
-    lone_cell = h3.str_to_int(h3.latlng_to_cell(lone_lat, lone_lon, 12))
-    assert db.execute("SELECT count(*) FROM hexagon WHERE resolution = 12 AND h3 = %s",
-                      (lone_cell,)).fetchone()[0] == 0
-    assert db.execute(
-        "SELECT count(*) FROM hexagon_breakdown WHERE resolution = 12 AND h3 = %s", (lone_cell,)
-    ).fetchone()[0] == 0
-    group_cell = h3.str_to_int(h3.latlng_to_cell(LAT, LON, 12))
-    assert db.execute("SELECT op_private, n_doorbell FROM hexagon WHERE resolution = 12 AND h3 = %s",
-                      (group_cell,)).fetchone() == (3, 3)
-    # With the minimum at 5, the three are hidden too, everywhere they are alone.
+    assert result.withheld == dict.fromkeys(range(6, 13), 1)
+    # The lone one is nowhere: no hexagon at any resolution holds a private camera near it.
+    lone_cell = h3.latlng_to_cell(lone_lat, lone_lon, 9)
+    for resolution in range(6, 13):
+        rows = db.execute("SELECT h3, op_private, n_doorbell FROM hexagon WHERE resolution = %s"
+                          " AND op_private > 0", (resolution,)).fetchall()
+        # The three are one aggregate at their res-9 cell's centre, in whichever cell holds it.
+        group = h3.cell_to_latlng(h3.latlng_to_cell(LAT, LON, 9))
+        here = cell_of((group[1], group[0], "doorbell", "private", 3), resolution)
+        assert rows == [(h3.str_to_int(here), 3, 3)]
+        # The lone one's own cell holds a private camera only when the group's centre is in it.
+        lone_here = h3.latlng_to_cell(lone_lat, lone_lon, resolution)
+        assert db.execute(
+            "SELECT coalesce(sum(cameras), 0) FROM hexagon_breakdown"
+            " WHERE resolution = %s AND h3 = %s AND operator_type = 'private'",
+            (resolution, h3.str_to_int(lone_here)),
+        ).fetchone()[0] == (3 if lone_here == here else 0)
+    assert db.execute("SELECT count(*) FROM camera_published WHERE h3 = %s",
+                      (h3.str_to_int(lone_cell),)).fetchone()[0] == 0
+    # With the minimum at 5, the three are left out too.
     result = build(db, MethodSettings(private_min_per_cell=5))
-    assert result.withheld[12] == 4
-    assert db.execute("SELECT coalesce(sum(op_private), 0) FROM hexagon WHERE resolution = 12"
-                      ).fetchone()[0] == 0
+    assert result.withheld[12] == result.withheld[6] == 4
+    assert db.execute("SELECT coalesce(sum(op_private), 0) FROM hexagon").fetchone()[0] == 0
+
+
+def test_privacy_rule_names_a_type_only_for_the_minimum_and_rounds(db: psycopg.Connection) -> None:
+    src = add_source(db, "homes")
+    # One res-9 cell: four doorbell households (one with 3 devices) and two cctv households.
+    for i, (kind, count) in enumerate([("doorbell", 1), ("doorbell", 3), ("doorbell", 1),
+                                       ("doorbell", 1), ("cctv", 1), ("cctv", 2)]):
+        add_report(db, src, east(0.5 * i), LAT, kind, "private", count=count)
+    build(db)
+    centre = h3.cell_to_latlng(h3.latlng_to_cell(LAT, LON, 9))
+    rows = db.execute("SELECT camera_type, count, points, ST_Y(geom), ST_X(geom)"
+                      " FROM camera_published ORDER BY camera_type").fetchall()
+    # Two cctv households are fewer than 3: published as 'unknown', not as cctv.
+    assert [r[:3] for r in rows] == [("doorbell", 6, 4), ("unknown", 3, 2)]
+    assert all((r[3], r[4]) == pytest.approx(centre, abs=1e-9) for r in rows)
+    assert sorted((t, c) for _, _, t, _, c in published(fused_cameras(db))) == [
+        (t, c) for t, c, *_ in rows]
+    result = build(db, MethodSettings(private_count_step=5))
+    assert db.execute("SELECT camera_type, count FROM camera_published ORDER BY camera_type"
+                      ).fetchall() == [("doorbell", 5), ("unknown", 5)]
+    assert result.withheld[9] == 0
 
 
 def aeqd(lon: float, lat: float) -> Transformer:
@@ -179,8 +207,8 @@ def aeqd(lon: float, lat: float) -> Transformer:
 
 
 def assert_exposure_is_brute_force(conn: psycopg.Connection, site_id: int) -> dict[int, int]:
-    """Compare a site's exposure row with distances measured in Python to every camera."""
-    cams = fused_cameras(conn)
+    """Compare a site's exposure row with distances measured in Python to every published camera."""
+    cams = public_cameras(conn)
     geom_wkt, clon, clat = conn.execute(
         "SELECT ST_AsText(geom), ST_X(centroid), ST_Y(centroid) FROM site WHERE id = %s",
         (site_id,)).fetchone()
@@ -302,7 +330,7 @@ def test_baseline_cells_and_counts(db: psycopg.Connection) -> None:
     scatter(db, 60, 400, seed=4)
     add_site(db, "school", point_wkt(east(3000), LAT))
     build(db)
-    cams = fused_cameras(db)
+    cams = public_cameras(db)
     expected = set()
     for lon, lat in [(c[0], c[1]) for c in cams] + [(east(3000), LAT)]:
         expected |= {h3.str_to_int(c) for c in h3.grid_disk(h3.latlng_to_cell(lat, lon, 9), 1)}

@@ -36,7 +36,6 @@ MIN_RADIUS_M, MAX_RADIUS_M = 10, 2000
 # never more than ~1,000 for the largest radius.
 HEX_RESOLUTION_BY_RADIUS: tuple[tuple[int, int], ...] = ((100, 11), (500, 10), (MAX_RADIUS_M, 9))
 MAX_SITES = 100
-PRIVATE = "private"
 
 
 def hexagon_resolution(radius_m: int) -> int:
@@ -86,35 +85,17 @@ async def locate(
 async def count_cameras(
     conn: AsyncConnection, lon: float, lat: float, radius: int
 ) -> dict[str, Any]:
-    """Devices within the radius by type and operator, private ones withheld below the minimum."""
+    """Published devices within the radius by type and operator (private ones only as the
+    build's aggregates, ingest/privacy.py: nothing here depends on a lone private camera)."""
     cur = await conn.execute(
         sql.query("coverage_cameras"), {"lon": lon, "lat": lat, "radius": radius}
     )
-    rows = await cur.fetchall()
-    private = sum(n for _, op, n in rows if op == PRIVATE)
-    minimum = method_settings().private_min_per_cell
-    withheld = 0 < private < minimum
     by_type = dict.fromkeys(CAMERA_TYPES, 0)
-    by_operator: dict[str, int | None] = dict.fromkeys(OPERATOR_TYPES, 0)
-    for camera_type, operator_type, n in rows:
-        if withheld and operator_type == PRIVATE:
-            continue
+    by_operator = dict.fromkeys(OPERATOR_TYPES, 0)
+    for camera_type, operator_type, n in await cur.fetchall():
         by_type[camera_type] = by_type.get(camera_type, 0) + n
-        by_operator[operator_type] = (by_operator.get(operator_type) or 0) + n
-    if withheld:
-        by_operator[PRIVATE] = None
-    out: dict[str, Any] = {
-        "total": sum(by_type.values()),
-        "by_type": by_type,
-        "by_operator": by_operator,
-        "private_withheld": withheld,
-    }
-    if withheld:
-        out["note"] = (
-            f"fewer than {minimum} private/residential cameras are within the radius: they are "
-            "left out of every figure here so that none can be located one by one"
-        )
-    return out
+        by_operator[operator_type] = by_operator.get(operator_type, 0) + n
+    return {"total": sum(by_type.values()), "by_type": by_type, "by_operator": by_operator}
 
 
 async def facing_point(

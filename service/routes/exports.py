@@ -93,7 +93,7 @@ def _headers(plan: ExportPlan, kind: str) -> dict[str, str]:
     built_at = plan.snapshot.built_at.isoformat() if plan.snapshot.built_at else ""
     return {
         "ETag": _etag(plan, kind),
-        **cache_headers(),
+        **cache_headers(queried_place=plan.request.bbox is not None),
         "X-Camdensity-Snapshot": plan.snapshot.snapshot,
         "X-Camdensity-Built-At": built_at,
         "X-Camdensity-Rows": str(plan.rows),

@@ -219,7 +219,8 @@ async def get_map(
     """Hexagons filled by density, outlined near sensitive sites, sites as circles, legend, attribution."""
     snapshot = await require_snapshot(request, source)
     key = (snapshot.snapshot, base_url(request), lat, lon, zoom, filters)
-    headers = document_headers(request, snapshot.snapshot, filters, "map", lat, lon, zoom)
+    headers = document_headers(request, snapshot.snapshot, filters, "map", lat, lon, zoom,
+                               queried_place=lat is not None or lon is not None)
     if etag_matches(request.headers.get("if-none-match"), headers["ETag"]):
         return Response(status_code=304, headers=headers)
     entry = source.pages.get(key)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Path, Query
+from fastapi import APIRouter, HTTPException, Path, Query, Response
 from psycopg import AsyncConnection
 from psycopg import sql as pgsql
 from psycopg.rows import dict_row
@@ -12,8 +12,9 @@ from psycopg.rows import dict_row
 from camdensity import sql
 from camdensity.service.dependencies import ConnDep
 from camdensity.service.openapi import BBOX, MAX_INT, error
+from camdensity.service.routes.tiles import cache_headers
 from camdensity.service.snapshot import current_snapshot
-from camdensity.settings import EXPOSURE_RADII_M, SITE_CATEGORIES, method_settings
+from camdensity.settings import EXPOSURE_RADII_M, SITE_CATEGORIES
 
 router = APIRouter(tags=["sites"])
 
@@ -58,21 +59,6 @@ def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
     return minlon, minlat, maxlon, maxlat
 
 
-def private_masked(by_operator: dict[str, dict[str, int]] | None) -> dict[str, Any] | None:
-    """Per-radius operator counts with a private count under the minimum shown as null.
-
-    Such a count would say that one or two residential cameras stand within, say, 50 m of a
-    public place: close to pointing at the house. The totals still include them.
-    """
-    if by_operator is None:
-        return None
-    minimum = method_settings().private_min_per_cell
-    return {
-        radius: {op: (None if op == "private" and 0 < n < minimum else n) for op, n in ops.items()}
-        for radius, ops in by_operator.items()
-    }
-
-
 def site_json(row: dict[str, Any]) -> dict[str, Any]:
     """One site as the API shows it; `exposure` is null until a build has measured it."""
     exposure = None
@@ -80,7 +66,7 @@ def site_json(row: dict[str, Any]) -> dict[str, Any]:
         exposure = {
             **{f"cameras_{r}m": row[f"cameras_{r}m"] for r in EXPOSURE_RADII_M},
             "by_type": row["by_type"],
-            "by_operator": private_masked(row["by_operator"]),
+            "by_operator": row["by_operator"],
             "effective_cameras": row["effective_cameras"],
             "percentile_category": row["percentile_category"],
             "percentile_city": row["percentile_city"],
@@ -112,6 +98,7 @@ async def fetch_sites(conn: AsyncConnection, order: str, **filters: Any) -> list
 @router.get("/sites", summary="Sensitive sites ranked by how watched they are")
 async def list_sites(
     conn: ConnDep,
+    response: Response,
     category: Annotated[
         list[str] | None,
         Query(
@@ -148,6 +135,8 @@ async def list_sites(
             422, f"unknown category {', '.join(unknown)}; known: {', '.join(SITE_CATEGORIES)}"
         )
     box = parse_bbox(bbox)
+    if box is not None:  # a box someone asked about: no shared cache keeps it
+        response.headers.update(cache_headers(queried_place=True))
     minlon, minlat, maxlon, maxlat = box if box else (None, None, None, None)
     filters = {
         "categories": category,

@@ -89,8 +89,12 @@ def tiles_url(request: Request, filters: TileFilters) -> str:
     return filters.add_to(f"{base_url(request)}/tiles/{{z}}/{{x}}/{{y}}.mvt")
 
 
-def cache_headers() -> dict[str, str]:
-    """Cache-Control for everything tied to the data version (ETag or snapshot checks keep it honest)."""
+def cache_headers(queried_place: bool = False) -> dict[str, str]:
+    """Cache-Control for everything tied to the data version (ETag or snapshot checks keep it
+    honest); `no-store` when the request carries a place someone asked about (a point or a box),
+    so no shared cache keeps which place was looked at."""
+    if queried_place:
+        return {"Cache-Control": "no-store"}
     return {"Cache-Control": f"public, max-age={service_settings().cache_max_age}"}
 
 
@@ -143,12 +147,14 @@ async def get_tile(
     return Response(tile.data, media_type=MVT_MEDIA_TYPE, headers=headers)
 
 
-def document_headers(request: Request, snapshot: str, filters: TileFilters, *shape: Any) -> dict[str, str]:
+def document_headers(request: Request, snapshot: str, filters: TileFilters, *shape: Any,
+                     queried_place: bool = False) -> dict[str, str]:
     """Cache-Control, Vary and a strong ETag for a JSON document of this data version: the
     snapshot, the base URL its links use, the filters, the code version and `shape` (settings it shows)."""
     key = (base_url(request), filters, __version__, *shape)
     digest = hashlib.blake2b(repr(key).encode(), digest_size=6).hexdigest()
-    return {**cache_headers(), "ETag": f'"{snapshot}-{digest}"', "Vary": "Accept-Encoding"}
+    return {**cache_headers(queried_place), "ETag": f'"{snapshot}-{digest}"',
+            "Vary": "Accept-Encoding"}
 
 
 def _json_document_responses(what: str) -> dict[int | str, dict[str, Any]]:

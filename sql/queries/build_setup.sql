@@ -1,8 +1,8 @@
--- Working tables of one build (dropped at commit). _cam_cell: each camera's cell per resolution;
--- _cell: each cell's area, centre and polygon (WKB); _withheld: cells whose private cameras are
--- too few to show; _cell_dist: metres from a cell centre to the nearest site of a category;
--- _base: baseline cells with their centres; _near: (site, camera) pairs within reach.
-DROP TABLE IF EXISTS _cam_cell, _cell, _withheld, _cell_dist, _base, _near;
+-- Working tables of one build (dropped at commit). _cam_cell: each published camera's cell per
+-- resolution; _cell: each cell's area, centre and polygon (WKB); _cell_dist: metres from a cell
+-- centre to the nearest site of a category; _base: baseline cells with their centres; _near:
+-- (site, published camera) pairs within reach.
+DROP TABLE IF EXISTS _cam_cell, _cell, _cell_dist, _base, _near;
 CREATE TEMP TABLE _cam_cell (
     camera_id  bigint NOT NULL,
     resolution smallint NOT NULL,
@@ -15,11 +15,6 @@ CREATE TEMP TABLE _cell (
     lon        double precision NOT NULL,
     lat        double precision NOT NULL,
     wkb        bytea NOT NULL,
-    PRIMARY KEY (resolution, h3)
-) ON COMMIT DROP;
-CREATE TEMP TABLE _withheld (
-    resolution smallint NOT NULL,
-    h3         bigint NOT NULL,
     PRIMARY KEY (resolution, h3)
 ) ON COMMIT DROP;
 CREATE TEMP TABLE _cell_dist (

@@ -1,5 +1,7 @@
--- Each site's exposure. Counts are devices (camera.count) within 50/100/200/500 m of the site's
--- geometry; by_type / by_operator give them per radius ({"200": {"cctv": 3}, ...}).
+-- Each site's exposure, from the published cameras (ingest/privacy.py: a private aggregate
+-- stands at its cell's centre and counts as one disc). Counts are devices (count) within
+-- 50/100/200/500 m of the site's geometry; by_type / by_operator give them per radius
+-- ({"200": {"cctv": 3}, ...}).
 -- effective_cameras (Amnesty's method): the area of the union of disc_m discs around the cameras,
 -- inside the site's buffer_m buffer, divided by the area of one disc; a camera counts once
 -- whatever its count, and overlapping discs are not double-counted. The geometry is done in the
@@ -14,7 +16,7 @@ WITH counts AS (
            sum(c.count) FILTER (WHERE n.dist <= 100) AS c100,
            sum(c.count) FILTER (WHERE n.dist <= 200) AS c200,
            sum(c.count) FILTER (WHERE n.dist <= 500) AS c500
-    FROM _near n JOIN camera c ON c.id = n.camera_id
+    FROM _near n JOIN camera_published c ON c.id = n.camera_id
     GROUP BY n.site_id
 ),
 per_key AS (
@@ -23,7 +25,7 @@ per_key AS (
            CASE WHEN GROUPING(c.camera_type) = 0 THEN 'type' ELSE 'operator' END AS dim,
            coalesce(c.camera_type, c.operator_type) AS key, sum(c.count) AS cameras
     FROM _near n
-    JOIN camera c ON c.id = n.camera_id
+    JOIN camera_published c ON c.id = n.camera_id
     JOIN unnest(%(radii)s::integer[]) AS r(radius) ON n.dist <= r.radius
     GROUP BY GROUPING SETS ((n.site_id, r.radius, c.camera_type),
                             (n.site_id, r.radius, c.operator_type))
@@ -48,7 +50,7 @@ effective AS (
            / ST_Area(ST_Buffer(ST_MakePoint(0, 0), %(disc_m)s, 16)) AS value
     FROM zone z
     JOIN _near n ON n.site_id = z.id AND n.dist < %(buffer_m)s + %(disc_m)s
-    JOIN camera c ON c.id = n.camera_id
+    JOIN camera_published c ON c.id = n.camera_id
     GROUP BY z.id, z.geom, z.srid
 ),
 empty AS (

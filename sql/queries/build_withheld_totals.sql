@@ -1,9 +1,7 @@
--- Withheld devices per resolution (a total only; zero rows say nothing was withheld).
--- Parameter: resolutions.
+-- Private devices the privacy rule left out (cells below the minimum), recorded per built
+-- resolution for `camdensity stats` (the same figure at each: the rule works at one resolution).
+-- Never published: a city total that moves with one camera would tell that it exists.
+-- Parameters: resolutions, withheld.
 INSERT INTO hexagon_withheld (resolution, cameras)
-SELECT r.resolution, coalesce(sum(c.count), 0)
+SELECT r.resolution, %(withheld)s
 FROM unnest(%(resolutions)s::smallint[]) AS r(resolution)
-LEFT JOIN _withheld w ON w.resolution = r.resolution
-LEFT JOIN _cam_cell s ON s.resolution = w.resolution AND s.h3 = w.h3
-LEFT JOIN camera c ON c.id = s.camera_id AND c.operator_type = 'private'
-GROUP BY r.resolution

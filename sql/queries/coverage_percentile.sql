@@ -1,10 +1,11 @@
 -- How a point compares with "the city": baseline cells of one radius within city reach, and how
--- many of them hold fewer / as many cameras as the point holds within that same radius.
+-- many of them hold fewer / as many cameras as the point holds within that same radius (both
+-- counted over the published cameras, ingest/privacy.py).
 -- %(lon)s, %(lat)s, %(radius)s (a baseline radius), %(city)s metres.
 WITH p AS (SELECT ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326)::geography AS g),
 here AS (
     SELECT coalesce(sum(c.count), 0)::bigint AS n
-    FROM camera c, p
+    FROM camera_published c, p
     WHERE ST_DWithin(c.geom::geography, p.g, %(radius)s)
 )
 SELECT here.n,

@@ -1,7 +1,7 @@
 -- Everything an export must know before its first byte, in one statement so it sees one state:
--- the data version (newest finished build), the resolutions present, the private cameras
--- withheld at this resolution, and the row count and extent of export_hexagons.sql (same
--- filter; GeoParquet wants the "bbox" in the schema, written before any row group).
+-- the data version (newest finished build), the resolutions present, and the row count and
+-- extent of export_hexagons.sql (same filter; GeoParquet wants the "bbox" in the schema,
+-- written before any row group).
 -- No row before the first build.
 SELECT b.id, b.snapshot, b.finished_at, b.params, b.sources,
        ARRAY(
@@ -14,7 +14,6 @@ SELECT b.id, b.snapshot, b.finished_at, b.params, b.sources,
            )
            SELECT resolution::int FROM r WHERE resolution IS NOT NULL ORDER BY resolution
        ) AS resolutions,
-       (SELECT w.cameras FROM hexagon_withheld w WHERE w.resolution = %(resolution)s) AS withheld,
        e.n, ST_XMin(e.extent), ST_YMin(e.extent), ST_XMax(e.extent), ST_YMax(e.extent)
 FROM (SELECT id, snapshot, finished_at, params, sources FROM build
       WHERE finished_at IS NOT NULL ORDER BY id DESC LIMIT 1) AS b,

@@ -14,9 +14,11 @@ import psycopg
 import pytest
 from conftest import insert_cameras
 from fastapi.testclient import TestClient
+from privacy_rule import published
 from pyproj import Geod
 
-from camdensity.settings import CAMERA_TYPES, OPERATOR_TYPES
+from camdensity.ingest.privacy import publish
+from camdensity.settings import CAMERA_TYPES, OPERATOR_TYPES, MethodSettings
 
 CENTER = (24.9410, 60.1690)  # lon, lat
 GEOD = Geod(ellps="WGS84")
@@ -94,12 +96,16 @@ def seed(conn: psycopg.Connection) -> None:
     east, north = rng.uniform(-1200, 1200, n), rng.uniform(-1200, 1200, n)
     points = [offset(*CENTER, float(e), float(nn)) for e, nn in zip(east, north)]
     points += [offset(*LONELY, 20, 0), offset(*LONELY, -30, 10), offset(*LONELY, 0, 50)]
+    # A street of five doorbell households: enough to be published (as one aggregate).
+    points += [offset(*CENTER, -200 + 8 * i, 200) for i in range(5)]
     types = list(rng.choice(list(CAMERA_TYPES), n)) + ["doorbell", "doorbell", "cctv"]
+    types += ["doorbell"] * 5
     ops = list(rng.choice(list(OPERATOR_TYPES), n, p=[0.4, 0.35, 0.05, 0.2]))
-    ops += ["private", "private", "public"]
-    counts = list(rng.integers(1, 4, n)) + [1, 1, 1]
+    ops += ["private", "private", "public"] + ["private"] * 5
+    counts = list(rng.integers(1, 4, n)) + [1, 1, 1] + [1] * 5
     insert_cameras(conn, [str(t) for t in types], [str(o) for o in ops],
                    [int(c) for c in counts], [p[0] for p in points], [p[1] for p in points])
+    publish(conn, MethodSettings())  # the privacy rule, as a build applies it
 
     for category, name, off, cams in SITES:
         lon, lat = offset(*CENTER, *off) if off else offset(*LONELY, 100, 100)
@@ -153,11 +159,13 @@ def geodesic_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
 def brute_force_count(
     conn: psycopg.Connection, lon: float, lat: float, radius: float, margin: float = 0.5
 ) -> tuple[dict[str, int], int]:
-    """Devices per operator within `radius` of a point, over every camera; and how many sit
-    within `margin` of the boundary (where rounding may decide either way)."""
-    rows = conn.execute(
-        "SELECT ST_X(geom), ST_Y(geom), count, operator_type FROM camera"
+    """Devices per operator within `radius` of a point, over every camera as the privacy rule
+    publishes it (tests/privacy_rule.py); and how many sit within `margin` of the boundary
+    (where rounding may decide either way)."""
+    cameras = conn.execute(
+        "SELECT ST_X(geom), ST_Y(geom), camera_type, operator_type, count FROM camera"
     ).fetchall()
+    rows = [(x, y, count, op) for x, y, _, op, count in published(cameras)]
     xs, ys = np.array([r[0] for r in rows]), np.array([r[1] for r in rows])
     _, _, dist = GEOD.inv(np.full_like(xs, lon), np.full_like(ys, lat), xs, ys)
     per_op: dict[str, int] = {}

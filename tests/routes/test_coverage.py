@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 
 from camdensity import settings as settings_mod
 from camdensity.service.routes.coverage import baseline_radius, hexagon_resolution
-from camdensity.settings import database_settings
+from camdensity.settings import CAMERA_TYPES, OPERATOR_TYPES, database_settings
 from routes.coverage_seed import (
     CENTER,
     GEOD,
@@ -129,31 +129,29 @@ def test_camera_count_equals_brute_force(
     assert near_edge == 0
     cams = _get(coverage_client, lat=lat, lon=lon, radius=radius)["cameras"]
     assert sum(per_op.values()) > 0
-    private = per_op.get("private", 0)
-    withheld = 0 < private < settings_mod.method_settings().private_min_per_cell
-    expected_total = sum(per_op.values()) - (private if withheld else 0)
-    assert cams["total"] == expected_total
-    assert sum(cams["by_type"].values()) == expected_total
-    assert cams["private_withheld"] is withheld
-    for op in ("public", "business", "unknown"):
-        assert cams["by_operator"][op] == per_op.get(op, 0)
-    assert cams["by_operator"]["private"] == (None if withheld else private)
-    if radius == 1000:  # plenty of private cameras: shown, not withheld
-        assert private >= 3 and cams["by_operator"]["private"] == private
+    assert cams["total"] == sum(per_op.values())
+    assert sum(cams["by_type"].values()) == cams["total"]
+    assert cams["by_operator"] == {op: per_op.get(op, 0) for op in OPERATOR_TYPES}
+    if radius == 1000:  # private aggregates of the city are within reach and counted
+        assert cams["by_operator"]["private"] > 0
 
 
-def test_few_private_cameras_are_withheld(
+def test_few_private_cameras_are_as_if_absent(
     coverage_client: TestClient, coverage_db: psycopg.Connection
 ) -> None:
     lon, lat = LONELY
-    per_op, _ = brute_force_count(coverage_db, lon, lat, 100)
-    assert per_op == {"private": 2, "public": 1}  # the seeded corner
+    raw = coverage_db.execute(
+        "SELECT operator_type, count(*) FROM camera WHERE ST_DWithin(geom::geography,"
+        " ST_SetSRID(ST_MakePoint(%s, %s), 4326)::geography, 100) GROUP BY 1 ORDER BY 1",
+        (lon, lat)).fetchall()
+    assert raw == [("private", 2), ("public", 1)]  # the seeded corner
     cams = _get(coverage_client, lat=lat, lon=lon, radius=100)["cameras"]
-    assert cams["private_withheld"] is True
-    assert cams["total"] == 1
-    assert cams["by_operator"]["private"] is None
-    assert cams["by_type"]["doorbell"] == 0  # the private doorbells do not leak through by_type
-    assert "fewer than 3 private" in cams["note"]
+    # Only the public camera: no count, type, flag or note tells that two households are there.
+    assert cams == {
+        "total": 1,
+        "by_type": {t: int(t == "cctv") for t in CAMERA_TYPES},
+        "by_operator": {o: int(o == "public") for o in OPERATOR_TYPES},
+    }
 
 
 def test_hexagons_cover_the_disc(coverage_client: TestClient) -> None:
@@ -462,9 +460,6 @@ def test_helsinki_address_with_a_typo_and_its_cameras(
         assert any((loc["lon"], loc["lat"]) == pytest.approx((x, y), abs=1e-9) for x, y in points)
         per_op, near_edge = brute_force_count(conn, loc["lon"], loc["lat"], 200)
     cams = body["cameras"]
-    private = per_op.get("private", 0)
-    withheld = 0 < private < settings_mod.method_settings().private_min_per_cell
-    expected = sum(per_op.values()) - (private if withheld else 0)
+    expected = sum(per_op.values())
     assert expected > 0  # central Helsinki: there are cameras within 200 m
     assert expected <= cams["total"] <= expected + near_edge
-    assert cams["private_withheld"] is withheld

@@ -36,7 +36,8 @@ SOURCES = [
      "licence": "ODbL-1.0", "data_date": "2019-04-01"},
 ]
 PARAMS = {"resolutions": sorted(RESOLUTIONS), "fusion_distance_m": 15.0,
-          "exposure_radii_m": [50, 100, 200, 500], "private_min_per_cell": 3}
+          "exposure_radii_m": [50, 100, 200, 500], "private_min_per_cell": 3,
+          "private_resolution": 9}
 WITHHELD = {8: 2, 9: 7}
 COUNT_COLUMNS = ["cameras", *(f"n_{t}" for t in CAMERA_TYPES), *(f"op_{o}" for o in OPERATOR_TYPES)]
 BBOX = (24.930, 60.165, 24.945, 60.172)  # a part of the synthetic city
@@ -132,7 +133,10 @@ def assert_provenance(prov: dict[str, Any], resolution: int, bbox: Any = None) -
     assert prov["params"] == PARAMS
     assert prov["export"]["resolution"] == resolution
     assert prov["export"]["bbox"] == (list(bbox) if bbox else None)
-    assert prov["export"]["withheld_private_cameras"] == WITHHELD[resolution]
+    # The privacy rule in words with its parameters; no count of what it left out (a city total
+    # that moves with one private camera would tell that it exists).
+    assert "at least 3 share an H3 resolution 9 cell" in prov["privacy"]
+    assert "withheld" not in json.dumps(prov)
     assert set(prov["columns"]) >= {"h3", "cameras", "density_km2", "d_clinic"}
 
 
@@ -295,6 +299,7 @@ def test_bbox_restricts_rows_to_intersecting_cells(client: TestClient, fmt: str,
     resp = client.get(f"/export/hexagons.{fmt}",
                       params={"resolution": 9, "bbox": ",".join(map(str, BBOX))})
     assert resp.status_code == 200, resp.text
+    assert resp.headers["cache-control"] == "no-store"  # a place asked about: no shared cache
     if fmt == "parquet":
         path = tmp_path / "b.parquet"
         path.write_bytes(resp.content)

@@ -91,9 +91,15 @@ def test_map_page_is_self_contained(client: TestClient, tiles_db: str) -> None: 
 
 
 def test_map_takes_view_and_filters_for_iframes(client: TestClient) -> None:
-    page = client.get(
+    r = client.get(
         "/map", params={"lat": 60.2, "lon": 24.9, "zoom": 13.5, "types": "alpr", "categories": "school"}
-    ).text
+    )
+    # The page names the place asked about: no shared cache may keep it (nor its 304).
+    assert r.headers["cache-control"] == "no-store"
+    assert client.get("/map", params={"lat": 60.2, "lon": 24.9}, headers={
+        "If-None-Match": r.headers["etag"]}).headers["cache-control"] == "no-store"
+    assert client.get("/map", params={"zoom": 13.5}).headers["cache-control"].startswith("public")
+    page = r.text
     deck = deck_input(page)
     assert deck["initialViewState"] == {"latitude": 60.2, "longitude": 24.9, "zoom": 13.5}
     assert deck["layers"][0]["data"] == (

@@ -8,8 +8,6 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from camdensity.settings import method_settings
-
 pytest_plugins = ("routes.coverage_seed",)
 
 
@@ -74,7 +72,9 @@ def test_category_and_bbox_filters(
     assert {s["category"] for s in both} == {"school", "clinic"}
 
     box = (24.93, 60.16, 24.95, 60.175)
-    inside = _get(coverage_client, bbox=",".join(map(str, box)))["sites"]
+    r = coverage_client.get("/sites", params={"bbox": ",".join(map(str, box))})
+    assert r.headers["cache-control"] == "no-store"  # a place asked about: no shared cache
+    inside = r.json()["sites"]
     rows = coverage_db.execute(
         "SELECT name FROM site WHERE ST_X(centroid) BETWEEN %s AND %s "
         "AND ST_Y(centroid) BETWEEN %s AND %s",
@@ -138,15 +138,3 @@ def test_helsinki_sites_ranked_by_measured_exposure(helsinki: str) -> None:
         assert keys[0][0] > 0  # the most watched site has cameras within 200 m
         schools = _get(client, category="school", order="exposure")["sites"]
         assert schools and {s["category"] for s in schools} == {"school"}
-
-
-def test_lone_private_cameras_near_a_site_are_not_shown() -> None:
-    from camdensity.service.routes.sites import private_masked
-
-    minimum = method_settings().private_min_per_cell
-    masked = private_masked({
-        "50": {"private": minimum - 1, "public": 2},
-        "500": {"private": minimum, "business": 4},
-    })
-    assert masked == {"50": {"private": None, "public": 2},
-                      "500": {"private": minimum, "business": 4}}

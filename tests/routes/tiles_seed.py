@@ -2,7 +2,8 @@
 
 Used until the real `helsinki` fixture (ingest + build) works. Rows are random but seeded; the
 hexagon summaries are aggregated here (H3 cells from h3-py, sums in SQL) the way a build would,
-and every expected figure in the tests is recomputed from the camera and site tables.
+and every expected figure in the tests is recomputed from the camera and site tables (cameras as
+the privacy rule publishes them, tests/privacy_rule.py).
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ import numpy as np
 import psycopg
 import pytest
 from conftest import insert_cameras
+from privacy_rule import cell_of
 from psycopg.types.json import Jsonb
 
-from camdensity.settings import CAMERA_TYPES, OPERATOR_TYPES
+from camdensity.ingest.privacy import publish
+from camdensity.settings import CAMERA_TYPES, OPERATOR_TYPES, MethodSettings
 
 CENTER = (24.9410, 60.1690)  # lon, lat (central Helsinki)
 RESOLUTIONS = range(6, 13)
@@ -56,6 +59,7 @@ def seed(conn: psycopg.Connection, n: int = 800) -> None:
     ops = [str(o) for o in rng.choice(list(OPERATOR_TYPES), n, p=[0.35, 0.35, 0.1, 0.2])]
     counts = [int(c) for c in rng.choice([1, 1, 1, 2, 3], n)]
     insert_cameras(conn, types, ops, counts, lons.tolist(), lats.tolist())
+    publish(conn, MethodSettings())  # the privacy rule, as a build applies it
     for category, name, (dx, dy) in SITES:
         site_id = conn.execute(
             "INSERT INTO site (source_id, category, name, geom, centroid, geom_3857) "
@@ -70,7 +74,7 @@ def seed(conn: psycopg.Connection, n: int = 800) -> None:
             "             coalesce(sum(count) FILTER (WHERE d < 200), 0) AS c200, "
             "             coalesce(sum(count) FILTER (WHERE d < 500), 0) AS c500 "
             "      FROM (SELECT c.count, ST_Distance(c.geom::geography, s.geom::geography) AS d "
-            "            FROM camera c, site s WHERE s.id = %s) d) t",
+            "            FROM camera_published c, site s WHERE s.id = %s) d) t",
             (site_id, Jsonb({}), Jsonb({}), site_id),
         )
     _hexagons(conn)
@@ -82,14 +86,17 @@ def seed(conn: psycopg.Connection, n: int = 800) -> None:
 
 
 def _hexagons(conn: psycopg.Connection) -> None:
-    """Aggregate cameras into H3 cells at every resolution, as hexagon and hexagon_breakdown rows."""
-    ids, xs, ys = zip(*conn.execute("SELECT id, ST_X(geom), ST_Y(geom) FROM camera").fetchall())
+    """Aggregate the published cameras into H3 cells at every resolution, as hexagon and
+    hexagon_breakdown rows."""
+    rows = conn.execute(
+        "SELECT id, ST_X(geom), ST_Y(geom), camera_type, operator_type, count FROM camera_published"
+    ).fetchall()
     cam_ids, res_col, cells = [], [], []
     for r in RESOLUTIONS:
-        for cid, x, y in zip(ids, xs, ys):
+        for cid, *cam in rows:
             cam_ids.append(cid)
             res_col.append(r)
-            cells.append(int(h3.latlng_to_cell(y, x, r), 16))
+            cells.append(h3.str_to_int(cell_of(tuple(cam), r)))
     conn.execute(
         "CREATE TEMP TABLE cam_cell AS SELECT * FROM unnest(%s::bigint[], %s::int[], %s::bigint[]) "
         "AS t(camera_id, resolution, h3)",
@@ -98,7 +105,7 @@ def _hexagons(conn: psycopg.Connection) -> None:
     conn.execute(
         "INSERT INTO hexagon_breakdown "
         "SELECT cc.resolution, cc.h3, c.camera_type, c.operator_type, sum(c.count) "
-        "FROM cam_cell cc JOIN camera c ON c.id = cc.camera_id GROUP BY 1, 2, 3, 4"
+        "FROM cam_cell cc JOIN camera_published c ON c.id = cc.camera_id GROUP BY 1, 2, 3, 4"
     )
     unique = sorted({(r, c) for r, c in zip(res_col, cells)})
     wkts = []
