@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging.config
 from typing import Any
 
+from pythonjsonlogger.core import RESERVED_ATTRS
+
 from camdensity.settings import LogSettings, log_settings
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -18,6 +20,8 @@ def log_config(settings: LogSettings | None = None) -> dict[str, Any]:
         formatter: dict[str, Any] = {
             "()": "pythonjsonlogger.json.JsonFormatter", "fmt": JSON_FIELDS,
             "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+            # uvicorn adds its message again with terminal colours: noise in a JSON line.
+            "reserved_attrs": [*RESERVED_ATTRS, "color_message"],
         }
     else:
         formatter = {"format": TEXT_FORMAT}

@@ -250,6 +250,7 @@ class RequestMetrics:
             seconds = time.perf_counter() - start
             self.metrics.observe(scope["method"], route, status, seconds)
             if self.log_requests:
-                request_log.info("request", extra={"method": scope["method"], "route": route,
-                                                   "status": status,
-                                                   "ms": round(seconds * 1000, 2)})
+                ms = round(seconds * 1000, 2)
+                request_log.info("%s %s %s %.1f ms", scope["method"], route, status, ms,
+                                 extra={"method": scope["method"], "route": route,
+                                        "status": status, "ms": ms})

@@ -11,6 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from camdensity import testing
+from camdensity.ingest.privacy import publish
+from camdensity.settings import MethodSettings
 
 # The test client sends `Host: testserver`; the service answers only Hosts it trusts.
 os.environ.setdefault("CAMDENSITY_TRUSTED_HOSTS", '["testserver", "127.0.0.1", "localhost"]')
@@ -82,7 +84,8 @@ def conn(database_url: str) -> Iterator[psycopg.Connection]:
 
 def insert_cameras(conn: psycopg.Connection, types: list[str], operators: list[str],
                    counts: list[int], lons: list[float], lats: list[float]) -> None:
-    """Fused cameras straight into `camera` (one source each), for seeds that skip the import."""
+    """Fused cameras straight into `camera` (one source each), for seeds that skip the import;
+    then `camera_published` from them by the privacy rule, as a build makes it (readers use it)."""
     conn.execute(
         "INSERT INTO camera (camera_type, operator_type, count, n_reports, n_sources, confidence, "
         "                    geom, geom_3857) "
@@ -91,3 +94,4 @@ def insert_cameras(conn: psycopg.Connection, types: list[str], operators: list[s
         "     LATERAL (SELECT ST_SetSRID(ST_MakePoint(x, y), 4326) AS g) p",
         (types, operators, counts, lons, lats),
     )
+    publish(conn, MethodSettings())

@@ -38,6 +38,7 @@ ATTACKS = [
     "COPY (SELECT 1) TO PROGRAM 'id'",
     "COPY (SELECT 1) TO '/tmp/camdensity-api-wrote-this'",
     "SELECT * FROM camera_report",  # raw reports: exact positions of private cameras
+    "SELECT * FROM camera",  # fused cameras: the same (the API reads camera_published)
     "SELECT * FROM rejected_row",
     "SET ROLE camdensity",
     "CREATE ROLE sneaky LOGIN",

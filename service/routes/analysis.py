@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query, Response
 
 from camdensity.evidence.analysis import AnalysisError, NullModel, Question, analyse, check
 from camdensity.service.dependencies import ConnDep
 from camdensity.service.openapi import BBOX, NO_BUILD, error
 from camdensity.service.routes.sites import parse_bbox
+from camdensity.service.routes.tiles import cache_headers
 from camdensity.service.snapshot import current_snapshot
 from camdensity.settings import (
     SITE_CATEGORIES,
@@ -58,6 +59,7 @@ async def comparison(conn: ConnDep, q: Question) -> dict[str, Any]:
 )
 async def analysis_sites(
     conn: ConnDep,
+    response: Response,
     category: Annotated[str, Query(description=f"Site category: {', '.join(SITE_CATEGORIES)}.",
                                    json_schema_extra={"enum": list(SITE_CATEGORIES)})],
     radius: Annotated[int, Query(ge=10, le=EvidenceSettings().analysis_max_radius_m,
@@ -73,4 +75,7 @@ async def analysis_sites(
     = None,
 ) -> dict[str, Any]:
     """The comparison as JSON (`ratio_mean`, `ratio_median` as `{estimate, ci_low, ci_high}`)."""
-    return await comparison(conn, Question(category, radius, null_model, parse_bbox(area)))
+    box = parse_bbox(area)
+    if box is not None:  # a box someone asked about: no shared cache keeps it
+        response.headers.update(cache_headers(queried_place=True))
+    return await comparison(conn, Question(category, radius, null_model, box))

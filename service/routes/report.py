@@ -15,6 +15,7 @@ from camdensity.service.dependencies import ConnDep
 from camdensity.service.openapi import BBOX, NO_BUILD, error
 from camdensity.service.routes.analysis import comparison
 from camdensity.service.routes.sites import fetch_sites, parse_bbox, site_json
+from camdensity.service.routes.tiles import cache_headers
 from camdensity.service.snapshot import current_snapshot
 from camdensity.settings import (
     SITE_CATEGORIES,
@@ -125,12 +126,15 @@ async def report(
         description="html (default), csv or json.")] = "html",
 ) -> Response:
     """The report in the asked format."""
-    r = await build_report(conn, request, Question(category, radius, null_model, parse_bbox(area)),
-                           top)
+    box = parse_bbox(area)
+    r = await build_report(conn, request, Question(category, radius, null_model, box), top)
     name = f"camdensity-report-{category}-{r['snapshot']}"
+    # A box someone asked about: no shared cache keeps it.
+    place = cache_headers(queried_place=True) if box is not None else {}
     if format == "json":
-        return JSONResponse(r, headers={"Content-Disposition": f'inline; filename="{name}.json"'})
+        return JSONResponse(r, headers={
+            "Content-Disposition": f'inline; filename="{name}.json"', **place})
     if format == "csv":
         return Response(render_csv(r), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
-    return HTMLResponse(render_html(r))
+                        headers={"Content-Disposition": f'attachment; filename="{name}.csv"', **place})
+    return HTMLResponse(render_html(r), headers=place)

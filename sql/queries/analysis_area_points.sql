@@ -3,6 +3,7 @@
 -- The caller keeps only the H3 cells holding them, so sea, forest and fields never count as
 -- places; points are then drawn at random inside those cells.
 -- %(category)s, %(minlon)s..%(maxlat)s (NULL: everywhere), %(area_m)s.
+-- Reads camera_published (the build's published layer, ingest/privacy.py), as the API role may.
 WITH env AS (
     SELECT ST_MakeEnvelope(%(minlon)s::float8, %(minlat)s::float8, %(maxlon)s::float8,
                            %(maxlat)s::float8, 4326) AS box
@@ -14,7 +15,7 @@ sites AS (
 points AS (
     SELECT a.geom FROM address a
     UNION ALL
-    SELECT c.geom FROM camera c WHERE c.operator_type <> 'private'
+    SELECT c.geom FROM camera_published c WHERE c.operator_type <> 'private'
 )
 SELECT ST_X(p.geom), ST_Y(p.geom)
 FROM points p CROSS JOIN env

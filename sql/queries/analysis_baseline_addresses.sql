@@ -5,6 +5,7 @@
 -- same seed over the same imported data draws the same addresses; none of them leaves the store.
 -- %(category)s, %(minlon)s..%(maxlat)s (NULL: everywhere), %(area_m)s, %(seed)s, %(n)s, %(radius)s.
 -- Returns one row per drawn address, in draw order: its count, and the size of the pool.
+-- Reads camera_published (the build's published layer, ingest/privacy.py), as the API role may.
 WITH env AS (
     SELECT ST_MakeEnvelope(%(minlon)s::float8, %(minlat)s::float8, %(maxlon)s::float8,
                            %(maxlat)s::float8, 4326) AS box
@@ -27,7 +28,7 @@ chosen AS (
 )
 SELECT coalesce(sum(c.count), 0)::integer AS cameras, p.pool_size
 FROM chosen p
-LEFT JOIN camera c ON c.operator_type <> 'private'
+LEFT JOIN camera_published c ON c.operator_type <> 'private'
      AND ST_DWithin(c.geom::geography, p.geom::geography, %(radius)s::float8)
 GROUP BY p.id, p.draw, p.pool_size
 ORDER BY p.draw, p.id

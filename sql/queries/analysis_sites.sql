@@ -2,6 +2,7 @@
 -- radius of each site's geometry (its polygon where known), geodesic. Private/residential
 -- cameras are left out: the comparison must not become a way to count them near a place.
 -- %(category)s, %(minlon)s..%(maxlat)s (NULL: everywhere), %(radius)s metres.
+-- Reads camera_published (the build's published layer, ingest/privacy.py), as the API role may.
 WITH env AS (
     SELECT ST_MakeEnvelope(%(minlon)s::float8, %(minlat)s::float8, %(maxlon)s::float8,
                            %(maxlat)s::float8, 4326) AS box
@@ -9,7 +10,7 @@ WITH env AS (
 SELECT s.id, s.name, coalesce(sum(c.count), 0)::integer AS cameras
 FROM site s
 CROSS JOIN env
-LEFT JOIN camera c ON c.operator_type <> 'private'
+LEFT JOIN camera_published c ON c.operator_type <> 'private'
      AND ST_DWithin(c.geom::geography, s.geom::geography, %(radius)s::float8)
 WHERE s.category = %(category)s
   AND (env.box IS NULL OR s.centroid && env.box)

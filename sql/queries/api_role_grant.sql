@@ -21,7 +21,8 @@ GRANT CONNECT ON DATABASE {database} TO {role};
 GRANT USAGE ON SCHEMA public TO {role};
 GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role};
 ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO {role};
--- Not published: raw reports (exact positions of private cameras, source rows), rejected raw
--- rows, import history and the migration ledger. A new private table belongs in this list.
-REVOKE ALL ON camera_report, camera_report_removed, rejected_row, source_version, schema_migration
-    FROM {role};
+-- Not published: raw reports and fused cameras (exact positions of private cameras; the API
+-- reads camera_published, ingest/privacy.py), rejected raw rows, import history and the
+-- migration ledger. A new private table belongs in this list.
+REVOKE ALL ON camera, camera_report, camera_report_removed, rejected_row, source_version,
+    schema_migration FROM {role};

@@ -2,6 +2,7 @@
 -- camera to the point lies in one of its view sectors, camera_view), look elsewhere, or whose
 -- direction is unknown. Private/residential cameras are in none of the three.
 -- %(lon)s, %(lat)s, %(radius)s metres.
+-- Reads camera_published (the build's published layer, ingest/privacy.py), as the API role may.
 WITH p AS (SELECT ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326) AS g),
 judged AS (
     SELECT c.count,
@@ -9,9 +10,9 @@ judged AS (
                 WHEN ST_Equals(c.geom, p.g) THEN true
                 ELSE camdensity_in_sectors(degrees(ST_Azimuth(c.geom::geography, p.g::geography)),
                                            v.sectors) END AS facing
-    FROM camera c
+    FROM camera_published c
     CROSS JOIN p
-    LEFT JOIN camera_view v ON v.camera_id = c.id
+    LEFT JOIN camera_view v ON v.camera_id = c.camera_id
     WHERE c.operator_type <> 'private'
       AND ST_DWithin(c.geom::geography, p.g::geography, %(radius)s)
 )

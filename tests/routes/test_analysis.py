@@ -63,8 +63,9 @@ def test_schools_in_the_sparse_quarter_are_less_watched(client: TestClient) -> N
 def test_a_box_and_too_small(client: TestClient) -> None:
     lons = sorted(lon for lon, _ in PLANTED.clinics)
     box = f"{lons[0] - 1e-6},60,{lons[3] + 1e-6},61"  # the four westernmost clinics
-    a = client.get("/analysis/sites",
-                   params={"category": "clinic", "radius": 100, "area": box}).json()
+    r = client.get("/analysis/sites", params={"category": "clinic", "radius": 100, "area": box})
+    assert r.headers["cache-control"] == "no-store"  # a place asked about: no shared cache
+    a = r.json()
     assert a["n_sites"] == 4 and a["too_small"]
     assert a["ratio_mean"] == {"estimate": None, "ci_low": None, "ci_high": None}
     assert "CAMDENSITY_ANALYSIS_MIN_SITES=5" in a["reasons"][0]

@@ -59,6 +59,7 @@ def test_too_small_says_so(client: TestClient) -> None:
     lons = sorted(lon for lon, _ in PLANTED.clinics)
     page = client.get("/report", params={**QUESTION, "area": f"{lons[0] - 1e-6},60,{lons[2]},61"})
     assert page.status_code == 200
+    assert page.headers["cache-control"] == "no-store"  # a place asked about: no shared cache
     assert "Too small to say" in page.text and "<svg" not in page.text
 
 

@@ -18,8 +18,7 @@ from conftest import insert_cameras
 from privacy_rule import cell_of
 from psycopg.types.json import Jsonb
 
-from camdensity.ingest.privacy import publish
-from camdensity.settings import CAMERA_TYPES, OPERATOR_TYPES, MethodSettings
+from camdensity.settings import CAMERA_TYPES, OPERATOR_TYPES
 
 CENTER = (24.9410, 60.1690)  # lon, lat (central Helsinki)
 RESOLUTIONS = range(6, 13)
@@ -59,7 +58,6 @@ def seed(conn: psycopg.Connection, n: int = 800) -> None:
     ops = [str(o) for o in rng.choice(list(OPERATOR_TYPES), n, p=[0.35, 0.35, 0.1, 0.2])]
     counts = [int(c) for c in rng.choice([1, 1, 1, 2, 3], n)]
     insert_cameras(conn, types, ops, counts, lons.tolist(), lats.tolist())
-    publish(conn, MethodSettings())  # the privacy rule, as a build applies it
     for category, name, (dx, dy) in SITES:
         site_id = conn.execute(
             "INSERT INTO site (source_id, category, name, geom, centroid, geom_3857) "
