@@ -3,7 +3,8 @@
 Stores that differ only by planted private cameras are built by the real `build`, with the same
 sources and build number (so the same data version), then asked the same battery of queries:
 coverage on a grid of centres and radii, every site, sites in a box, tiles at every zoom with
-camera filters, exports of every resolution in every format, TileJSON. The attack succeeds if
+camera filters, exports of every resolution in every format, a PMTiles extract, TileJSON and the
+style, the evidence routes (comparison, report, a site's history). The attack succeeds if
 any answer differs where the bound says it cannot:
 - one private camera, or two in one cell: every answer is byte-identical to the store without
   them (a lone household is indistinguishable from empty land);
@@ -132,7 +133,12 @@ def battery(client: TestClient) -> dict[str, tuple[int, bytes]]:
     asked += [("/export/hexagons.parquet", {"resolution": 9}),
               ("/export/provenance.json", {}), ("/tiles.json", {}),
               ("/tiles.json", {"types": "doorbell"}),
-              ("/analysis/sites", {"category": "school", "radius": 500, "null_model": "cells"})]
+              ("/style.json", {}),
+              ("/analysis/sites", {"category": "school", "radius": 500, "null_model": "cells"}),
+              ("/report", {"category": "school", "radius": 500, "format": "json"}),
+              ("/sites/1/history", {}),
+              ("/export/tiles.pmtiles", {"bbox": "24.937,60.169,24.941,60.171", "minzoom": 12,
+                                         "maxzoom": 16, "operators": "private"})]
     answers = {}
     for path, params in asked:
         r = client.get(path, params=params)

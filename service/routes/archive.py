@@ -63,7 +63,8 @@ async def export_pmtiles(
     except (ExportError, ArchiveError) as exc:
         raise HTTPException(status_code=422, detail=str(exc)) from exc
     snapshot = await require_snapshot(request, source)
-    headers = {**cache_headers(), "ETag": _etag(source, snapshot.snapshot, archive)}
+    # The box is a place someone asked about: no shared cache keeps it.
+    headers = {**cache_headers(queried_place=True), "ETag": _etag(source, snapshot.snapshot, archive)}
     if etag_matches(request.headers.get("if-none-match"), headers["ETag"]):
         return Response(status_code=304, headers=headers)
     limit = service_settings().pmtiles_export_max_tiles

@@ -281,6 +281,7 @@ def test_http_pmtiles_export_equals_the_live_tiles(client: TestClient) -> None:
                                                     "operators": "public"})
     assert r.status_code == 200, r.text
     assert r.headers["content-type"] == "application/vnd.pmtiles"
+    assert r.headers["cache-control"] == "no-store"  # a box someone asked about: no shared cache
     assert 'filename="camdensity-tiles-synth-1-z12-14.pmtiles"' in r.headers["content-disposition"]
     get_bytes = MemorySource(r.content)
     assert Reader(get_bytes).metadata()["camdensity"]["filters"]["operators"] == ["public"]
