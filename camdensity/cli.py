@@ -665,3 +665,7 @@ def main() -> None:
         console.print(f"[bold red]error:[/] the store failed ({_where()}): "
                       f"{escape(first_line(exc))}")
         sys.exit(1)
+    except OSError as exc:  # a file that cannot be written or read, a full disk...
+        where = f": {exc.filename}" if exc.filename else ""
+        console.print(f"[bold red]error:[/] {escape((exc.strerror or str(exc)) + where)}")
+        sys.exit(1)

@@ -20,6 +20,7 @@ import orjson
 from pmtiles.reader import MmapSource, Reader
 
 from camdensity import __version__
+from camdensity.ingest import privacy
 from camdensity.settings import method_settings, service_settings
 from camdensity.tiles.archive import (
     ArchiveRequest,
@@ -130,8 +131,7 @@ def readme(result: ArchiveResult, request: ArchiveRequest, files: list[str]) -> 
         "",
         "Zoom -> H3 resolution (each key: highest zoom drawn at that resolution): "
         + json.dumps({str(k): v for k, v in sorted(service_settings().tile_zoom_resolutions.items())}),
-        ("Privacy: private/residential cameras in a hexagon holding fewer than the minimum "
-         "(private_min_per_cell) are withheld, as on the live service."),
+        f"Privacy, as on the live service: {privacy.describe(snap.params or {})}.",
         "",
         "Files:",
         *[f"  {name}" for name in files],

@@ -11,6 +11,8 @@ from empty land. New readers of cameras must read `camera_published` too.
 
 from __future__ import annotations
 
+from typing import Any
+
 import h3ronpy.vector as h3vec
 import numpy as np
 import psycopg
@@ -26,6 +28,17 @@ _WITHHELD = (
     "SELECT coalesce(sum(c.count), 0)::integer FROM _private p JOIN camera c ON c.id = p.camera_id"
     " WHERE NOT EXISTS (SELECT 1 FROM camera_published q WHERE q.h3 = p.h3)"
 )
+
+
+def describe(params: dict[str, Any]) -> str:
+    """The rule in words, with the parameters of the build that applied it (for provenance)."""
+    k = params.get("private_min_per_cell", "k")
+    res = params.get("private_resolution", "?")
+    step = params.get("private_count_step", 1)
+    rounded = "" if step == 1 else f", their devices rounded to a multiple of {step}"
+    return (f"private/residential cameras are counted only where at least {k} share an H3 "
+            f"resolution {res} cell, as an aggregate placed at that cell's centre{rounded}; "
+            "elsewhere they are left out of every figure")
 
 
 def publish(conn: psycopg.Connection, settings: MethodSettings) -> int:

@@ -21,6 +21,7 @@ import shapely
 from psycopg import AsyncConnection, Connection
 
 from camdensity import __version__, sql
+from camdensity.ingest import privacy
 from camdensity.service.snapshot import Snapshot
 from camdensity.settings import CAMERA_TYPES, OPERATOR_TYPES, SITE_CATEGORIES
 
@@ -181,20 +182,9 @@ class ExportPlan:
                 "coordinate_precision": f"GeoParquet: full; GeoJSON and CSV: {TEXT_DECIMALS} "
                                         "decimals",
             },
-            "privacy": privacy_rule(snap.params),
+            "privacy": privacy.describe(snap.params),
             "columns": {name: doc for name, _, doc in COLUMNS},
         }
-
-
-def privacy_rule(params: dict[str, Any]) -> str:
-    """The privacy rule in words, with the parameters of the build that applied it."""
-    k = params.get("private_min_per_cell", "k")
-    res = params.get("private_resolution", "?")
-    step = params.get("private_count_step", 1)
-    rounded = "" if step == 1 else f", their devices rounded to a multiple of {step}"
-    return (f"private/residential cameras are counted only where at least {k} share an H3 "
-            f"resolution {res} cell, as an aggregate placed at that cell's centre{rounded}; "
-            "elsewhere they are left out of every figure")
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 from typer.testing import CliRunner
 
@@ -41,3 +45,13 @@ def test_errors_are_one_line_on_stderr(database_url: str, args: tuple[str, ...],
 def test_wrong_usage_is_exit_2() -> None:
     code, out, err = _invoke("no-such-command")
     assert code == 2 and out == "" and "No such command" in err
+
+
+def test_an_unwritable_file_is_one_line_not_a_traceback(database_url: str) -> None:
+    # Through main(), as the console script runs it: OSError from any command is one line.
+    result = subprocess.run(
+        [sys.executable, "-m", "camdensity", "export", "hexagons", "-o", "/no-such-dir/x.csv"],
+        env={**os.environ, "DATABASE_URL": database_url}, capture_output=True, text=True,
+        check=False, timeout=120)
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == "error: No such file or directory: /no-such-dir/x.csv.partial\n"

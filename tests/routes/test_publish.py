@@ -132,6 +132,7 @@ def test_metadata_and_documents_are_tilejson(bundle: Path, client: TestClient) -
     ]
     readme = (bundle / "README.txt").read_text()
     assert "tiles-synth-1" in readme and "ODbL-1.0" in readme and "Range" in readme
+    assert "Privacy, as on the live service: private/residential cameras are counted only" in readme
     for name in ("index.html", "maplibre-gl.mjs", "maplibre-gl-worker.mjs", "pmtiles.js",
                  "LICENSE.maplibre-gl.txt", "LICENSE.pmtiles.txt", "hexagons-r9.parquet",
                  "hexagons-r9.csv", "hexagons-r9.provenance.json"):
