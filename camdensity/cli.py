@@ -279,7 +279,12 @@ def ingest_addresses(
     street: Annotated[str | None, typer.Option(help="Street column (default: street...).")] = None,
     housenumber: Annotated[str | None, typer.Option(help="House number column (default: housenumber...).")] = None,
     postcode: Annotated[str | None, typer.Option(help="Postcode column (default: postcode, zip...).")] = None,
-    city: Annotated[str | None, typer.Option(help="City column (default: city...).")] = None,
+    city: Annotated[str | None, typer.Option(help="City column (default: city, boro, district...).")] = None,
+    address: Annotated[str | None, typer.Option(
+        help="One column with number and street (\"328 WEST 48 STREET\"), split by usaddress "
+             "(default: address, when there is no street column).")] = None,
+    street_only: Annotated[bool, typer.Option(
+        "--street-only", help="Accept rows without a house number (street-level answers only).")] = False,
     lat: _LatOpt = None,
     lon: _LonOpt = None,
     id: _IdOpt = None,
@@ -295,8 +300,8 @@ def ingest_addresses(
     _import_places(
         import_addresses, path,
         lambda box: AddressOptions(street=street, housenumber=housenumber, postcode=postcode,
-                                   city=city, lat=lat, lon=lon, id=id, encoding=encoding,
-                                   bbox=box),
+                                   city=city, address=address, street_only=street_only, lat=lat,
+                                   lon=lon, id=id, encoding=encoding, bbox=box),
         source=source, kind=kind, fmt=fmt, bbox=bbox, licence=licence, attribution=attribution,
         data_date=data_date,
     )

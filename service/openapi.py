@@ -26,6 +26,31 @@ class AddressNotFoundMessage(BaseModel):
     detail: AddressSuggestions
 
 
+class Candidate(BaseModel):
+    """One place an ambiguous address may mean."""
+
+    lat: float
+    lon: float
+    matched: str = Field(description="The imported address or street (with its city)")
+    score: float = Field(description="How sure the geocoder is, 0..1 (README: the score)")
+    precision: str = Field(description="`address` or `street`")
+    uncertainty_m: float | None = Field(description="Street-level: the place is within this many metres")
+    geocoder: str
+
+
+class AddressCandidates(BaseModel):
+    """Why an address is ambiguous, and the places it may mean."""
+
+    message: str = Field(description="What to do: add the ZIP, city or number, or pick one")
+    candidates: list[Candidate] = Field(description="Up to five places, best first")
+
+
+class AddressAmbiguousMessage(BaseModel):
+    """The 300 of /coverage: several places match the address about equally well."""
+
+    detail: AddressCandidates
+
+
 def error(description: str, model: type[BaseModel] = ErrorMessage) -> dict[str, Any]:
     """One entry of a route's `responses=`: a JSON error body described in words."""
     return {"description": description, "model": model}

@@ -54,6 +54,12 @@ SITE_FIELDS: dict[str, str] = {
     "percentile_category": "Percentile of cameras_200m among sites of the same category (0-100)",
 }
 
+FOV_FIELDS: dict[str, str] = {
+    "camera_type": "Type of the camera whose view cone this is (non-private cameras of known "
+                   "direction only; drawn from zoom CAMDENSITY_FOV_MIN_ZOOM, default 15)",
+    "operator": "Operator of that camera: public, business or unknown",
+}
+
 
 def attribution(sources: list[dict[str, Any]]) -> str:
     """HTML attribution from the snapshot's sources: each credit (the source's attribution, else
@@ -107,6 +113,8 @@ def tilejson(
         "vector_layers": [
             {"id": "hexagons", "description": "H3 cells with camera counts", "fields": HEXAGON_FIELDS},
             {"id": "sites", "description": "Sensitive sites and their exposure", "fields": SITE_FIELDS},
+            {"id": "fov", "description": "Fields of view of cameras whose direction is known",
+             "fields": FOV_FIELDS},
         ],
     }
 

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from camdensity.evidence.analysis import NullModel, Question
 from camdensity.evidence.history import data_dates
 from camdensity.evidence.report import CAVEATS, render_csv, render_html, site_rows
+from camdensity.evidence.stats import interval_text
 from camdensity.service.dependencies import ConnDep
 from camdensity.service.openapi import BBOX, NO_BUILD, error
 from camdensity.service.routes.analysis import comparison
@@ -31,14 +32,6 @@ PLURALS = {"clinic": "clinics", "abortion": "abortion providers", "school": "sch
            "worship": "places of worship", "shelter": "shelters"}
 
 
-def _ratio_text(r: dict[str, float | None]) -> str:
-    if r["estimate"] is None:
-        return "undefined"
-    high = "unbounded" if r["ci_high"] is None else f"{r['ci_high']:.2f}"
-    low = "?" if r["ci_low"] is None else f"{r['ci_low']:.2f}"
-    return f"{r['estimate']:.2f} ({low}–{high})"
-
-
 def verdict(c: dict[str, Any]) -> str:
     """One plain sentence: more, fewer, or no clear difference, with the interval."""
     r = c["ratio_mean"]
@@ -46,7 +39,7 @@ def verdict(c: dict[str, Any]) -> str:
     places = f"places drawn from the null model ({c['null_model']['name']})"
     if r["estimate"] is None:
         return f"No ratio: {'; '.join(c['reasons'])}."
-    interval = _ratio_text(r).split(" ", 1)[1]
+    interval = interval_text(r).split(" ", 1)[1]
     if r["ci_low"] is not None and r["ci_low"] > 1:
         return (f"{what} have {r['estimate']:.1f} times as many cameras within {c['radius_m']} m "
                 f"as {places}, on average (95% interval {interval}).")
@@ -82,8 +75,8 @@ async def build_report(conn: ConnDep, request: Request, q: Question, top: int) -
         "data_dates": "–".join(dict.fromkeys([dates[0], dates[-1]])) if dates else None,
         "comparison": c,
         "verdict": verdict(c),
-        "ratio_text": {"mean": _ratio_text(c["ratio_mean"]),
-                       "median": _ratio_text(c["ratio_median"])},
+        "ratio_text": {"mean": interval_text(c["ratio_mean"]),
+                       "median": interval_text(c["ratio_median"])},
         "most_watched": site_rows([site_json(s) for s in most]),
         "least_watched": site_rows([site_json(s) for s in least]),
         "params": params,

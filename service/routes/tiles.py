@@ -43,7 +43,23 @@ def tile_source(request: Request) -> TileSource:
     return source
 
 
-def tile_filters(
+_COMPARED = "SELECT pruned_at IS NOT NULL FROM build WHERE snapshot = %s AND finished_at IS NOT NULL"
+
+
+async def compared_build(request: Request, snapshot: str) -> None:
+    """404 unless `snapshot` names a finished build whose history is kept."""
+    async with request.app.state.pool.connection() as conn:
+        cur = await conn.execute(_COMPARED, (snapshot,))
+        row = await cur.fetchone()
+    if row is None:
+        raise HTTPException(404, f"compare: no finished build has snapshot id {snapshot!r}")
+    if row[0]:
+        raise HTTPException(404, f"compare: the history of snapshot {snapshot!r} was pruned "
+                                 "(CAMDENSITY_HISTORY_KEEP_BUILDS keeps the newest builds only)")
+
+
+async def tile_filters(
+    request: Request,
     types: Annotated[str | None, Query(
         description=f"Count only these camera types (comma list of {', '.join(CAMERA_TYPES)})",
         examples=["cctv,alpr"], json_schema_extra=comma_list(CAMERA_TYPES),
@@ -56,12 +72,20 @@ def tile_filters(
         description=f"Draw only these site categories (comma list of {', '.join(SITE_CATEGORIES)})",
         examples=["clinic,school"], json_schema_extra=comma_list(SITE_CATEGORIES),
     )] = None,
+    compare: Annotated[str | None, Query(
+        max_length=64,
+        description="A snapshot id of a retained build: hexagons carry `cameras_before` and "
+        "`change` since it (totals; not with types/operators); the map draws a diverging ramp",
+    )] = None,
 ) -> TileFilters:
     """The filter query parameters, validated (422 naming the unknown values)."""
     try:
-        return TileFilters.parse(types, operators, categories)
+        filters = TileFilters.parse(types, operators, categories, compare)
     except FilterError as exc:
         raise HTTPException(status_code=422, detail=str(exc)) from exc
+    if filters.compare is not None:
+        await compared_build(request, filters.compare)
+    return filters
 
 
 SourceDep = Annotated[TileSource, Depends(tile_source)]

@@ -64,7 +64,7 @@ def test_map_page_is_self_contained(client: TestClient, tiles_db: str) -> None: 
     # (URLs inside the inlined libraries are never fetched: the Chromium test runs with no network).
     markup = re.sub(r"<script[^>]*>.*?</script>", "<script></script>", page, flags=re.DOTALL)
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", markup, re.IGNORECASE)
-    assert markup.count("<script") == 3  # deck.gl, the MVT worker, the page's own
+    assert markup.count("<script") == 4  # deck.gl, the MVT worker, the page's own, the search box
     assert "createDeck" in page and "MVTLayer" in page  # deck.gl inlined
     deck = deck_input(page)
     (layer,) = deck["layers"]
