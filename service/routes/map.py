@@ -25,6 +25,7 @@ from camdensity.service.routes.tiles import (
     require_snapshot,
     tiles_url,
 )
+from camdensity.service.security import content_security_policy
 from camdensity.service.snapshot import Snapshot
 from camdensity.settings import method_settings, service_settings
 from camdensity.tiles.filters import TileFilters
@@ -216,13 +217,15 @@ def render_page(
 
 def _render_pair(
     url: str, lat: float, lon: float, zoom: float, filters: TileFilters, snapshot: Snapshot
-) -> tuple[bytes, bytes]:
-    """The page, plain and gzipped (compressed once: the middleware would redo 4 MB per request)."""
-    page = render_page(
+) -> tuple[bytes, bytes, str]:
+    """The page, plain and gzipped (compressed once: the middleware would redo 4 MB per request),
+    and its Content-Security-Policy (its inline scripts by hash)."""
+    text = render_page(
         url, lat, lon, zoom, filters,
         snapshot.snapshot, snapshot.built_at.date().isoformat(), snapshot.sources,
-    ).encode()
-    return page, gzip.compress(page, compresslevel=6)
+    )
+    page = text.encode()
+    return page, gzip.compress(page, compresslevel=6), content_security_policy(text, service_settings())
 
 
 @router.get(
@@ -261,6 +264,7 @@ async def get_map(
             filters, snapshot,
         )
         source.pages.put(key, entry)
+    headers["Content-Security-Policy"] = entry[2]
     if "gzip" in request.headers.get("accept-encoding", ""):
         return Response(entry[1], media_type="text/html; charset=utf-8",
                         headers={**headers, "Content-Encoding": "gzip"})

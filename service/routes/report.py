@@ -13,12 +13,17 @@ from camdensity.evidence.history import data_dates
 from camdensity.evidence.report import CAVEATS, render_csv, render_html, site_rows
 from camdensity.evidence.stats import interval_text
 from camdensity.service.dependencies import ConnDep
-from camdensity.service.openapi import NO_BUILD, error
+from camdensity.service.openapi import BBOX, NO_BUILD, error
 from camdensity.service.routes.analysis import comparison
 from camdensity.service.routes.sites import fetch_sites, parse_bbox, site_json
 from camdensity.service.routes.tiles import cache_headers
 from camdensity.service.snapshot import current_snapshot
-from camdensity.settings import SITE_CATEGORIES, evidence_settings, method_settings
+from camdensity.settings import (
+    SITE_CATEGORIES,
+    EvidenceSettings,
+    evidence_settings,
+    method_settings,
+)
 
 router = APIRouter(tags=["evidence"])
 
@@ -93,17 +98,22 @@ async def build_report(conn: ConnDep, request: Request, q: Question, top: int) -
     "with licences and dates, the snapshot id and the caveats. `format=csv` or `json` for the "
     "same content as data.",
     response_class=HTMLResponse,
-    responses={422: error("Unknown category or null model, radius or area out of range"),
+    responses={200: {"description": "The report: HTML, or CSV / JSON with `format`",
+                     "content": {"text/html": {}, "text/csv": {}, "application/json": {}}},
+               422: error("Unknown category or null model, radius or area out of range"),
                503: NO_BUILD},
 )
 async def report(
     conn: ConnDep,
     request: Request,
-    category: Annotated[str, Query(description=f"Site category: {', '.join(SITE_CATEGORIES)}.")],
-    radius: Annotated[int, Query(ge=10, le=100_000, description="Radius in metres.")] = 200,
+    category: Annotated[str, Query(description=f"Site category: {', '.join(SITE_CATEGORIES)}.",
+                                   json_schema_extra={"enum": list(SITE_CATEGORIES)})],
+    radius: Annotated[int, Query(ge=10, le=EvidenceSettings().analysis_max_radius_m,
+                                 description="Radius in metres (10..CAMDENSITY_ANALYSIS_MAX_RADIUS_M)."
+                                 )] = 200,
     null_model: Annotated[NullModel, Query(description="`addresses` or `cells`.")] = "addresses",
     area: Annotated[str | None, Query(
-        description="Only this box: minlon,minlat,maxlon,maxlat.")] = None,
+        description="Only this box: minlon,minlat,maxlon,maxlat.", json_schema_extra=BBOX)] = None,
     top: Annotated[int, Query(ge=1, le=100, description="Sites in each list (1..100).")] = 10,
     format: Annotated[Literal["html", "csv", "json"], Query(
         description="html (default), csv or json.")] = "html",

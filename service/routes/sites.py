@@ -11,7 +11,7 @@ from psycopg.rows import dict_row
 
 from camdensity import sql
 from camdensity.service.dependencies import ConnDep
-from camdensity.service.openapi import error
+from camdensity.service.openapi import BBOX, MAX_INT, error
 from camdensity.service.routes.tiles import cache_headers
 from camdensity.service.snapshot import current_snapshot
 from camdensity.settings import EXPOSURE_RADII_M, SITE_CATEGORIES, ingest_settings
@@ -108,7 +108,11 @@ async def list_sites(
     category: Annotated[
         list[str] | None,
         Query(
-            description=f"Only these site categories (repeatable): {', '.join(SITE_CATEGORIES)}."
+            description=f"Only these site categories (repeatable): {', '.join(SITE_CATEGORIES)}.",
+            json_schema_extra={"anyOf": [
+                {"type": "array", "items": {"type": "string", "enum": list(SITE_CATEGORIES)}},
+                {"type": "null"},
+            ]},
         ),
     ] = None,
     bbox: Annotated[
@@ -116,7 +120,7 @@ async def list_sites(
         Query(
             description="Only sites whose centroid lies in this box: minlon,minlat,maxlon,maxlat "
             "(EPSG:4326 degrees).",
-            examples=["24.93,60.16,24.96,60.18"],
+            examples=["24.93,60.16,24.96,60.18"], json_schema_extra=BBOX,
         ),
     ] = None,
     order: Annotated[
@@ -128,9 +132,9 @@ async def list_sites(
         ),
     ] = "-exposure",
     limit: Annotated[int, Query(ge=1, le=1000, description="Page size (1..1000).")] = 100,
-    offset: Annotated[int, Query(ge=0, description="Sites to skip, for paging.")] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_INT, description="Sites to skip, for paging.")] = 0,
     max_uncertainty_m: Annotated[float | None, Query(
-        gt=0, description="Rank by the cameras within 200 m located at least this precisely "
+        gt=0, le=1e7, description="Rank by the cameras within 200 m located at least this precisely "
         "(metres): cameras of coarse sources (`--precision`, e.g. IP geolocation) are left out "
         "of the ranking; `ranked_cameras_200m` shows the figure used.")] = None,
 ) -> dict[str, Any]:
@@ -178,7 +182,7 @@ async def list_sites(
 )
 async def get_site(
     conn: ConnDep,
-    site_id: Annotated[int, Path(ge=1, description="The site's id (from `/sites` or a tile).")],
+    site_id: Annotated[int, Path(ge=1, le=MAX_INT, description="The site's id (from `/sites` or a tile).")],
 ) -> dict[str, Any]:
     """The site, or 404 when no site has this id."""
     rows = await fetch_sites(conn, "name", id=site_id, limit=1)

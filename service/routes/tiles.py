@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Res
 from fastapi.responses import JSONResponse
 
 from camdensity import __version__
-from camdensity.service.openapi import NO_BUILD, NOT_MODIFIED, error
+from camdensity.service.openapi import NO_BUILD, NOT_MODIFIED, comma_list, error
 from camdensity.service.snapshot import Snapshot
 from camdensity.settings import (
     CAMERA_TYPES,
@@ -30,6 +30,9 @@ from camdensity.tiles.tilejson import attribution, style, tilejson
 MVT_MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
 
 router = APIRouter(tags=["tiles"])
+# Schema bounds of z/x/y (a number beyond is a 422); inside them, a tile off the grid is a 404.
+MAX_SCHEMA_ZOOM = 30
+MAX_SCHEMA_XY = 2**MAX_SCHEMA_ZOOM - 1
 
 
 def tile_source(request: Request) -> TileSource:
@@ -59,15 +62,15 @@ async def tile_filters(
     request: Request,
     types: Annotated[str | None, Query(
         description=f"Count only these camera types (comma list of {', '.join(CAMERA_TYPES)})",
-        examples=["cctv,alpr"],
+        examples=["cctv,alpr"], json_schema_extra=comma_list(CAMERA_TYPES),
     )] = None,
     operators: Annotated[str | None, Query(
         description=f"Count only these operators (comma list of {', '.join(OPERATOR_TYPES)})",
-        examples=["public"],
+        examples=["public"], json_schema_extra=comma_list(OPERATOR_TYPES),
     )] = None,
     categories: Annotated[str | None, Query(
         description=f"Draw only these site categories (comma list of {', '.join(SITE_CATEGORIES)})",
-        examples=["clinic,school"],
+        examples=["clinic,school"], json_schema_extra=comma_list(SITE_CATEGORIES),
     )] = None,
     compare: Annotated[str | None, Query(
         max_length=64,
@@ -143,9 +146,11 @@ def etag_matches(if_none_match: str | None, etag: str) -> bool:
 @router.get("/tiles/{z}/{x}/{y}.pbf", include_in_schema=False)
 async def get_tile(
     request: Request,
-    z: Annotated[int, Path(description="Zoom, 0..24; decides the H3 resolution")],
-    x: Annotated[int, Path(description="Tile column, 0..2^z-1")],
-    y: Annotated[int, Path(description="Tile row from the north, 0..2^z-1 (XYZ scheme)")],
+    z: Annotated[int, Path(ge=0, le=MAX_SCHEMA_ZOOM,
+                           description="Zoom, 0..24 (beyond: 404); decides the H3 resolution")],
+    x: Annotated[int, Path(ge=0, le=MAX_SCHEMA_XY, description="Tile column, 0..2^z-1")],
+    y: Annotated[int, Path(ge=0, le=MAX_SCHEMA_XY,
+                           description="Tile row from the north, 0..2^z-1 (XYZ scheme)")],
     source: SourceDep,
     filters: FiltersDep,
 ) -> Response:
