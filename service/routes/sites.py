@@ -134,7 +134,8 @@ async def list_sites(
     limit: Annotated[int, Query(ge=1, le=1000, description="Page size (1..1000).")] = 100,
     offset: Annotated[int, Query(ge=0, le=MAX_INT, description="Sites to skip, for paging.")] = 0,
     max_uncertainty_m: Annotated[float | None, Query(
-        gt=0, le=1e7, description="Rank by the cameras within 200 m located at least this precisely "
+        gt=0, le=1e7,
+        description="Rank by the cameras within 200 m located at least this precisely "
         "(metres): cameras of coarse sources (`--precision`, e.g. IP geolocation) are left out "
         "of the ranking; `ranked_cameras_200m` shows the figure used.")] = None,
 ) -> dict[str, Any]:
