@@ -138,7 +138,8 @@ def etag_matches(if_none_match: str | None, etag: str) -> bool:
         200: {"content": {MVT_MEDIA_TYPE: {}}, "description": "Mapbox Vector Tile 2.1"},
         204: {"description": "Empty tile: no hexagons or sites here"},
         304: NOT_MODIFIED,
-        404: error("No such tile (z outside 0..24, or x/y outside 0..2^z-1)"),
+        404: error("No such tile (z outside 0..24, or x/y outside 0..2^z-1), or `compare` names "
+                   "no retained build"),
         422: {"description": "Unknown filter value"},
         503: NO_BUILD,
     },
@@ -186,6 +187,7 @@ def _json_document_responses(what: str) -> dict[int | str, dict[str, Any]]:
     return {
         200: {"description": what, "content": {"application/json": {"schema": {"type": "object"}}}},
         304: NOT_MODIFIED,
+        404: error("`compare` names no retained build"),
         422: {"description": "Unknown filter value"},
         503: NO_BUILD,
     }

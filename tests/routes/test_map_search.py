@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 import sys
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -25,13 +26,22 @@ def helsinki_server(helsinki: str) -> Iterator[str]:
         yield base
 
 
+def _wait_until(page: Any, expression: str, timeout_s: float) -> None:
+    """Poll a JS expression with page.evaluate (DevTools evaluation, which the page's CSP allows,
+    unlike wait_for_function's in-page eval) until it is true."""
+    deadline = time.monotonic() + timeout_s
+    while not page.evaluate(expression):
+        assert time.monotonic() < deadline, f"timed out waiting for {expression}"
+        page.wait_for_timeout(100)
+
+
 def _search(page: Any, text: str) -> str:
     """Type `text` in the box, submit, wait for the answer; the HTTP status it got."""
     page.fill("#search-input", text)
     page.click("#search button[type=submit]")
-    page.wait_for_function("document.getElementById('search-result').dataset.status !== undefined"
-                           " && !document.getElementById('search-result').textContent"
-                           ".includes('searching')", timeout=30_000)
+    _wait_until(page, "document.getElementById('search-result').dataset.status !== undefined"
+                " && !document.getElementById('search-result').textContent"
+                ".includes('searching')", 30)
     return page.eval_on_selector("#search-result", "el => el.dataset.status")
 
 
@@ -43,7 +53,7 @@ def test_search_box_shows_the_answer_on_the_map(helsinki_server: str) -> None:
                          params={"address": typed, "radius": 200}).json()
     with browser_page() as page:
         page.goto(f"{helsinki_server}/map?lat=60.17&lon=24.94&zoom=13")
-        page.wait_for_function("document.body.dataset.loaded === 'true'", timeout=60_000)
+        page.wait_for_selector("body[data-loaded='true']", state="attached", timeout=60_000)
         assert _search(page, typed) == "200"
         # The answer where the person looks: the match, the counts, the sites within reach.
         assert page.inner_text("#search-matched") == expected["location"]["matched"]
@@ -75,8 +85,8 @@ def test_search_box_shows_the_answer_on_the_map(helsinki_server: str) -> None:
         assert picks, page.inner_text("#search-result")
         label = picks[0].inner_text()
         picks[0].click()
-        page.wait_for_function("document.getElementById('search-result').dataset.status === '200'"
-                               " && document.getElementById('search-matched')", timeout=30_000)
+        _wait_until(page, "document.getElementById('search-result').dataset.status === '200'"
+                    " && !!document.getElementById('search-matched')", 30)
         assert page.inner_text("#search-matched") == label
         # The query never went into the page's address.
         assert "Mannerheim" not in page.url and "yrjonkatu" not in page.url
