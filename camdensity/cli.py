@@ -48,12 +48,19 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+# Set by `camdensity --debug ...`: an unexpected error shows its traceback instead of one line.
+RUN = {"debug": False}
+
+
 @app.callback()
 def _root(
     version: Annotated[bool, typer.Option(
         "--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
+    debug: Annotated[bool, typer.Option(
+        "--debug", help="Show the traceback of an unexpected error (default: one line).")] = False,
 ) -> None:
     """Surveillance-camera density maps: cluster, migrations, ingest, build, stats, export, serve."""
+    RUN["debug"] = debug
 
 
 def migrated_url() -> str:
@@ -231,7 +238,14 @@ def _import_places(importer: Callable[..., PlaceImport], path: Path,
                                attribution=attribution, options=options(box),
                                data_date=day)
     except IngestError as exc:
+        if RUN["debug"]:
+            raise
         fail(str(exc))
+    except Exception as exc:  # a bug or an outage mid-import: one line, unless --debug
+        if RUN["debug"]:
+            raise
+        fail(f"import failed, nothing was written: {type(exc).__name__}: {first_line(exc)} "
+             "(`camdensity --debug ...` shows the traceback)")
     report_import(outcome.result, outcome.skipped)
 
 
@@ -279,7 +293,12 @@ def ingest_addresses(
     street: Annotated[str | None, typer.Option(help="Street column (default: street...).")] = None,
     housenumber: Annotated[str | None, typer.Option(help="House number column (default: housenumber...).")] = None,
     postcode: Annotated[str | None, typer.Option(help="Postcode column (default: postcode, zip...).")] = None,
-    city: Annotated[str | None, typer.Option(help="City column (default: city...).")] = None,
+    city: Annotated[str | None, typer.Option(help="City column (default: city, boro, district...).")] = None,
+    address: Annotated[str | None, typer.Option(
+        help="One column with number and street (\"328 WEST 48 STREET\"), split by usaddress "
+             "(default: address, when there is no street column).")] = None,
+    street_only: Annotated[bool, typer.Option(
+        "--street-only", help="Accept rows without a house number (street-level answers only).")] = False,
     lat: _LatOpt = None,
     lon: _LonOpt = None,
     id: _IdOpt = None,
@@ -295,8 +314,8 @@ def ingest_addresses(
     _import_places(
         import_addresses, path,
         lambda box: AddressOptions(street=street, housenumber=housenumber, postcode=postcode,
-                                   city=city, lat=lat, lon=lon, id=id, encoding=encoding,
-                                   bbox=box),
+                                   city=city, address=address, street_only=street_only, lat=lat,
+                                   lon=lon, id=id, encoding=encoding, bbox=box),
         source=source, kind=kind, fmt=fmt, bbox=bbox, licence=licence, attribution=attribution,
         data_date=data_date,
     )

@@ -125,7 +125,16 @@ class ServiceSettings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, validation_alias=AliasChoices("PORT", "CAMDENSITY_PORT"))
-    public_url: str | None = None  # base URL written into TileJSON; default: the request's
+    # Base URL written into TileJSON, the style, the map and the / redirect. Unset: the request's
+    # own Host, accepted only when it is one of trusted_hosts (else 400), so a forged Host never
+    # reaches a cached document.
+    public_url: str | None = None
+    trusted_hosts: list[str] = ["localhost", "127.0.0.1", "::1"]
+    # Origins allowed to read GET answers from a browser (CORS); tiles, TileJSON and the style
+    # are public data, so any site may embed them by default.
+    cors_origins: list[str] = ["*"]
+    # Who may put the HTML pages (/map) in a frame: CSP frame-ancestors (embedding is the point).
+    frame_ancestors: str = "*"
     cache_max_age: int = 300
     tile_cache_size: int = 4096
     # Zoom -> H3 resolution: each key is the highest zoom drawn at its resolution (z<=8 -> 6,

@@ -9,6 +9,7 @@ import re
 import secrets
 import socket
 import subprocess
+import sys
 import threading
 import time
 import urllib.request
@@ -132,6 +133,17 @@ def serving(command: list[str], port: int, env: Mapping[str, str], cwd: Path,
             proc.kill()
             proc.wait()
 
+
+
+@contextmanager
+def serving_app(database_url: str, **env: str) -> Iterator[str]:
+    """uvicorn serving the app from `database_url` on a free port (`env`: more settings)."""
+    port = free_port()
+    command = [sys.executable, "-m", "uvicorn", "camdensity.service.main:app", "--host",
+               "127.0.0.1", "--port", str(port), "--no-access-log"]
+    environ = {**os.environ, "DATABASE_URL": database_url, **env}
+    with serving(command, port, environ, Path.cwd()) as base:
+        yield base
 
 
 class RangeRequestHandler(SimpleHTTPRequestHandler):

@@ -7,6 +7,7 @@ from typing import Any
 import psycopg
 
 from camdensity.evidence.analysis import AnalysisError, Question, analyse, check
+from camdensity.evidence.stats import interval_text
 from camdensity.service.snapshot import current_snapshot
 from camdensity.settings import SITE_CATEGORIES, evidence_settings, method_settings
 
@@ -22,14 +23,6 @@ async def run_analysis(url: str, q: Question) -> dict[str, Any]:
         return await analyse(conn, q, snap.snapshot, settings, method_settings())
 
 
-def _interval(value: dict[str, float | None]) -> str:
-    if value["estimate"] is None:
-        return "undefined"
-    low = "?" if value["ci_low"] is None else f"{value['ci_low']:.2f}"
-    high = "unbounded" if value["ci_high"] is None else f"{value['ci_high']:.2f}"
-    return f"{value['estimate']:.2f}  (95% CI {low} .. {high})"
-
-
 def show_analysis(a: dict[str, Any]) -> str:
     """The analysis as a few lines a person reads."""
     lines = [
@@ -43,9 +36,9 @@ def show_analysis(a: dict[str, Any]) -> str:
         return "\n".join(lines)
     lines += [
         (f"mean: sites {a['mean_sites']:.3f}, baseline {a['mean_baseline']:.3f}; "
-         f"ratio of means {_interval(a['ratio_mean'])}"),
+         f"ratio of means {interval_text(a['ratio_mean'])}"),
         (f"median: sites {a['median_sites']:g}, baseline {a['median_baseline']:g}; "
-         f"ratio of medians {_interval(a['ratio_median'])}"),
+         f"ratio of medians {interval_text(a['ratio_median'])}"),
         (f"permutation p-value {a['p_value']:.4f} ({a['permutations']} permutations); "
          f"seed {a['seed']}"),
     ]

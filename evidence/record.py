@@ -31,6 +31,7 @@ def record(conn: psycopg.Connection, build_id: int, method: MethodSettings,
     say("recording the history")
     conn.execute(query("evidence_history"), {"build_id": build_id})
     conn.execute(query("evidence_history_hexagons"), {"build_id": build_id})
+    conn.execute(query("evidence_history_shapes"))
     return prune(conn, settings.history_keep_builds)
 
 
@@ -38,4 +39,7 @@ def prune(conn: psycopg.Connection, keep: int) -> list[str]:
     """Drop the history of builds beyond the newest `keep` (their build rows stay); their ids."""
     if keep < 1:
         raise ValueError(f"CAMDENSITY_HISTORY_KEEP_BUILDS must be at least 1, got {keep}")
-    return [r[0] for r in conn.execute(query("evidence_prune"), {"keep": keep}).fetchall()]
+    pruned = [r[0] for r in conn.execute(query("evidence_prune"), {"keep": keep}).fetchall()]
+    if pruned:
+        conn.execute(query("evidence_prune_shapes"))
+    return pruned

@@ -61,6 +61,15 @@ class Comparison:
         }
 
 
+def interval_text(value: dict[str, float | None]) -> str:
+    """An `{estimate, ci_low, ci_high}` as '2.15 (0.99–3.70)'; 'undefined', or 'unbounded' ends."""
+    if value["estimate"] is None:
+        return "undefined"
+    low = "?" if value["ci_low"] is None else f"{value['ci_low']:.2f}"
+    high = "unbounded" if value["ci_high"] is None else f"{value['ci_high']:.2f}"
+    return f"{value['estimate']:.2f} ({low}–{high})"
+
+
 def seed_for(*parts: object) -> int:
     """A 32-bit seed from the snapshot id and the question asked (same question, same seed)."""
     text = "|".join(str(p) for p in parts)

@@ -28,6 +28,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import h3ronpy
 import h3ronpy.vector as h3vec
@@ -53,6 +54,13 @@ _SELECT_CAMERAS = (
 )
 _SELECT_SITE_POINTS = "SELECT ST_X(centroid), ST_Y(centroid) FROM site"
 _SELECT_ADDRESS_POINTS = "SELECT ST_X(geom), ST_Y(geom) FROM address"
+# Surveyed locations: count-0 rows, and every report of a source that records them (a survey
+# that counted cameras somewhere looked there too).
+_SELECT_SURVEYED = (
+    "SELECT ST_X(geom), ST_Y(geom) FROM survey_point UNION ALL"
+    " SELECT ST_X(r.geom), ST_Y(r.geom) FROM camera_report r"
+    " WHERE r.source_id IN (SELECT source_id FROM survey_point)"
+)
 _LATEST_SNAPSHOT = (
     "SELECT snapshot FROM build WHERE finished_at IS NOT NULL ORDER BY id DESC LIMIT 1"
 )
@@ -106,6 +114,7 @@ def build(conn: psycopg.Connection, settings: MethodSettings | None = None,
         cams = read_arrays(conn, _SELECT_CAMERAS, None,
                            [("id", "bigint"), *_LONLAT, ("snapped", "bigint")])
         _stage_cells(conn, cams, settings.resolutions, settings.private_resolution)
+        _stage_survey_cells(conn, settings.resolutions)
         say("aggregating hexagons")
         conn.execute(query("build_breakdown"))
         conn.execute(query("build_withheld_totals"),
@@ -115,6 +124,7 @@ def build(conn: psycopg.Connection, settings: MethodSettings | None = None,
             "categories": list(SITE_CATEGORIES), "limit_m": settings.site_distance_limit_m,
         })
         conn.execute(query("build_hexagons"))
+        conn.execute(query("build_hexagons_surveyed"))
 
         say("computing the city baseline")
         baseline_cells = _stage_baseline(conn, cams, settings.baseline_resolution)
@@ -130,6 +140,8 @@ def build(conn: psycopg.Connection, settings: MethodSettings | None = None,
             "radii": settings.exposure_radii_m, "disc_m": settings.effective_disc_m,
             "buffer_m": settings.effective_buffer_m,
         })
+        conn.execute(query("build_site_uncertain"))
+        conn.execute(query("build_camera_uncertain"))
         conn.execute(query("build_site_percentile_category"))
         conn.execute(query("build_site_percentile_city"), {"city_m": settings.city_radius_m})
 
@@ -206,17 +218,35 @@ def _stage_cells(conn: psycopg.Connection, cams: dict[str, np.ndarray],
         unique = np.unique(cells)
         if len(unique) == 0:
             continue
-        lon, lat = _centres(unique)
-        write_arrays(conn, "_cell", [
-            ("resolution", "smallint", np.full(len(unique), resolution, dtype=np.int16)),
-            ("h3", "bigint", unique),
-            ("area_km2", "double precision", np.asarray(h3ronpy.cells_area_km2(_as_h3(unique)))),
-            ("lon", "double precision", lon), ("lat", "double precision", lat),
-            ("wkb", "bytea", pa.array(h3vec.cells_to_wkb_polygons(_as_h3(unique)))),
-        ])
+        write_arrays(conn, "_cell", _cell_columns(unique, resolution))
     # Temp tables get no autovacuum statistics; the joins below need them.
     conn.execute("ANALYZE _cam_cell")
     conn.execute("ANALYZE _cell")
+
+
+def _cell_columns(unique: np.ndarray, resolution: int) -> list[tuple[str, str, Any]]:
+    """The _cell columns (resolution, h3, area, centre, polygon) of distinct cells."""
+    lon, lat = _centres(unique)
+    return [
+        ("resolution", "smallint", np.full(len(unique), resolution, dtype=np.int16)),
+        ("h3", "bigint", unique),
+        ("area_km2", "double precision", np.asarray(h3ronpy.cells_area_km2(_as_h3(unique)))),
+        ("lon", "double precision", lon), ("lat", "double precision", lat),
+        ("wkb", "bytea", pa.array(h3vec.cells_to_wkb_polygons(_as_h3(unique)))),
+    ]
+
+
+def _stage_survey_cells(conn: psycopg.Connection, resolutions: list[int]) -> None:
+    """COPY the cells holding a surveyed location per resolution; add those without a camera
+    to _cell (so they get site distances and can become 0-camera hexagons)."""
+    conn.execute(query("build_survey_setup"))
+    points = read_arrays(conn, _SELECT_SURVEYED, None, _LONLAT)
+    for resolution in resolutions:
+        unique = np.unique(_cells(points["lon"], points["lat"], resolution))
+        if len(unique):
+            write_arrays(conn, "_survey_cell", _cell_columns(unique, resolution))
+    conn.execute("ANALYZE _survey_cell")
+    conn.execute(query("build_survey_cells"))
 
 
 def _stage_baseline(conn: psycopg.Connection, cams: dict[str, np.ndarray], resolution: int) -> int:

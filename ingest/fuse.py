@@ -87,6 +87,9 @@ def fuse(conn: psycopg.Connection, settings: MethodSettings | None = None, *,
             if n > 0:
                 conn.execute("TRUNCATE _fuse_pair")
                 conn.execute(query("build_fuse_pairs"), params)
+                # Exactly coincident stacks (IP-located devices) at once, as the rounds would.
+                if conn.execute(query("build_fuse_stacked"), params).rowcount > 0:
+                    conn.execute(query("build_fuse_accept"))
                 # Each round matches at least the closest remaining pair; usually a few rounds do.
                 while conn.execute(query("build_fuse_round"), params).rowcount > 0:
                     conn.execute(query("build_fuse_accept"))

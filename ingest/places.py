@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -89,11 +90,46 @@ def bbox_params(bbox: BBox | None) -> dict[str, float | None]:
     return dict(zip(keys, bbox if bbox is not None else (None,) * 4))
 
 
+def _geojson_lines(path: Path) -> bool:
+    """Whether the file is GeoJSON text sequence (one Feature a line, as OpenAddresses writes).
+
+    Its first two lines must each be a whole Feature: one Feature alone is no collection.
+    """
+    with path.open("rb") as f:
+        lines = [f.readline(1 << 20).strip().lstrip(b"\x1e") for _ in range(2)]
+    for line in lines:
+        try:
+            obj = json.loads(line)
+        except (ValueError, RecursionError):
+            return False
+        if not (isinstance(obj, dict) and obj.get("type") == "Feature"):
+            return False
+    return True
+
+
 def geojson_features(ctx: ImportContext) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(feature number from 1, feature) of a GeoJSON FeatureCollection, streamed."""
+    """(feature number from 1, feature) of a GeoJSON FeatureCollection (or one a line), streamed."""
     n = 0
     name = ctx.spec.path.name
     limit = ctx.limits.ingest_max_element_chars
+    if _geojson_lines(ctx.spec.path):
+        with ctx.open_binary() as f:
+            for n, line in enumerate(f, 1):
+                text = line.strip().lstrip(b"\x1e")
+                if not text:
+                    continue
+                if len(text) > limit:
+                    ctx.reject(n, f"feature larger than {limit:,} characters "
+                               "(CAMDENSITY_INGEST_MAX_ELEMENT_CHARS)")
+                    continue
+                try:
+                    feature = json.loads(text)
+                except ValueError as exc:
+                    ctx.reject(n, f"not valid JSON: {first_line(exc)}",
+                               text.decode("utf-8", "replace"))
+                    continue
+                yield n, feature if isinstance(feature, dict) else {"_": feature}
+        return
     try:
         with ctx.open_binary() as f:
             for n, feature in enumerate(jsonstream.items(f, name, "features"), 1):

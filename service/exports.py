@@ -63,12 +63,14 @@ MEDIA_TYPES: dict[ExportFormat, str] = {
 COLUMNS: tuple[tuple[str, pa.DataType, str], ...] = (
     ("h3", pa.string(), "H3 cell index (hex string)"),
     ("resolution", pa.int16(), "H3 resolution"),
-    ("cameras", pa.int32(), ("camera devices in the cell (after fusion; private ones only as "
+    ("cameras", pa.int64(), ("camera devices in the cell (after fusion; private ones only as "
                             "aggregates by the privacy rule, see provenance `privacy`)")),
-    *((f"n_{t}", pa.int32(), f"{t} cameras") for t in CAMERA_TYPES),
-    *((f"op_{o}", pa.int32(), f"cameras of {o} operators") for o in OPERATOR_TYPES),
+    *((f"n_{t}", pa.int64(), f"{t} cameras") for t in CAMERA_TYPES),
+    *((f"op_{o}", pa.int64(), f"cameras of {o} operators") for o in OPERATOR_TYPES),
     ("area_km2", pa.float64(), "cell area, km²"),
     ("density_km2", pa.float64(), "cameras per km²"),
+    ("surveyed", pa.bool_(), ("true where a survey looked in the cell (its count-0 rows: "
+                              "0 cameras means none seen); false: nobody reported looking")),
     *((f"d_{c}", pa.float64(), (f"metres to the nearest {c} site (empty: none within the "
                                "search limit)")) for c in SITE_CATEGORIES),
     ("centroid_lat", pa.float64(), "latitude of the cell's centroid (EPSG:4326)"),

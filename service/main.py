@@ -4,16 +4,24 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import psycopg
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi_offline import FastAPIOffline
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from camdensity import __version__, db, roles
 from camdensity.service.database import open_pool
-from camdensity.service.errors import on_operational_error
+from camdensity.service.errors import (
+    document_problems,
+    on_http_exception,
+    on_operational_error,
+    on_validation_error,
+)
 from camdensity.service.metrics import RequestMetrics, ServiceMetrics
 from camdensity.service.middleware import UniqueVary
 from camdensity.service.routes import (
@@ -28,6 +36,7 @@ from camdensity.service.routes import (
     sites,
     tiles,
 )
+from camdensity.service.security import SecurityHeaders, add_web_middleware
 from camdensity.settings import database_settings, log_settings, service_settings
 
 
@@ -64,15 +73,29 @@ def create_app(database_url: str | None = None) -> FastAPI:
     )
     # Store down or too slow (PoolTimeout and QueryCanceled are OperationalErrors): 503.
     app.add_exception_handler(psycopg.OperationalError, on_operational_error)
+    # One 422 body (ValidationProblem) whether FastAPI or a route rejects a parameter.
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, on_http_exception)
+    service = service_settings()
+    # Innermost first: the security headers see an HTML body before it is compressed.
+    app.add_middleware(SecurityHeaders, settings=service)
     app.add_middleware(GZipMiddleware, minimum_size=512)
     # Outside gzip: the latency counted is the whole answer's, compression included.
     app.state.metrics = metrics = ServiceMetrics(app.state)
     app.add_middleware(RequestMetrics, metrics=metrics, log_requests=log_settings().log_requests)
+    add_web_middleware(app, service)
     app.add_middleware(UniqueVary)  # outermost: sees GZipMiddleware's Vary as well as the route's
     for router in (health.router, coverage.router, sites.router, tiles.router, map.router,
                    exports.router, analysis.router, history.router, report.router,
                    archive.router):
         app.include_router(router)
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        """FastAPI's document with the service's own 422 body (generated once)."""
+        return document_problems(generate())
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app
 
 

@@ -15,6 +15,9 @@ from camdensity import testing
 from camdensity.ingest.privacy import publish
 from camdensity.settings import MethodSettings
 
+# The test client sends `Host: testserver`; the service answers only Hosts it trusts.
+os.environ.setdefault("CAMDENSITY_TRUSTED_HOSTS", '["testserver", "127.0.0.1", "localhost"]')
+
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"
 SHARED_DATA = ROOT.parent / "shared" / "data"

@@ -261,3 +261,25 @@ def test_nesting_stays_within_a_memory_ceiling(corpus_db: str) -> None:
             timeout=120)
     assert done.returncode == 1, done.stderr
     assert done.stderr.strip().endswith("(CAMDENSITY_INGEST_MAX_JSON_DEPTH)")
+
+
+def test_an_unexpected_error_is_one_line_unless_debug(corpus_db: str,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    # A fault the importer does not expect (here injected into the fusion step): one line and
+    # the store unchanged; with --debug the traceback.
+    from camdensity.ingest import cameras
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise ZeroDivisionError("injected fault")
+
+    monkeypatch.setattr(cameras, "fuse", broken)
+    before = store(corpus_db)
+    code, _, err = invoke("ingest", "cameras", str(BAD / "crlf.csv"), "--source", "faulty")
+    assert code == 1
+    assert err == ("error: import failed, nothing was written: ZeroDivisionError: injected fault "
+                   "(`camdensity --debug ...` shows the traceback)\n")
+    assert store(corpus_db) == before
+    result = CliRunner().invoke(app, ["--debug", "ingest", "cameras", str(BAD / "crlf.csv"),
+                                      "--source", "faulty"])
+    assert isinstance(result.exception, ZeroDivisionError)
+    assert store(corpus_db) == before

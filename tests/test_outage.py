@@ -4,12 +4,8 @@ again within 5 s of PostgreSQL's return, with no restart of the service."""
 
 from __future__ import annotations
 
-import os
 import secrets
 import shutil
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,7 +17,7 @@ import pytest
 from routes.test_tiles import tile_of
 from routes.tiles_seed import CENTER, seed
 
-from camdensity import db
+from camdensity import db, testing
 from camdensity.cluster import Cluster, ClusterError, pg_bindir, postgis_available
 from camdensity.settings import DatabaseSettings
 
@@ -38,12 +34,6 @@ class Stack:
     base: str
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def stack() -> Iterator[Stack]:
     try:
@@ -52,42 +42,21 @@ def stack() -> Iterator[Stack]:
         bindir = None
     if bindir is None or not postgis_available(bindir):
         pytest.skip("needs PostgreSQL and PostGIS binaries to run a throwaway cluster")
-    # Under the checkout (not /tmp/pytest-of-root, which the postgres user cannot enter).
+    # Inside the embedded cluster's home (not /tmp/pytest-of-root, which the postgres user
+    # cannot enter).
+    home = DatabaseSettings(database_url=None).pg_dir
     settings = DatabaseSettings(
-        database_url=None, pg_dir=ROOT / ".camdensity" / f"outage-{secrets.token_hex(3)}",
-        pg_port=55432,
+        database_url=None, pg_dir=home / f"outage-{secrets.token_hex(3)}", pg_port=55432,
     )
     cluster = Cluster(settings)
-    proc = None
     try:
         cluster.start()
         with psycopg.connect(settings.url) as conn:
             db.migrate(conn)
             seed(conn, n=200)
-        port = _free_port()
-        env = {**os.environ, "DATABASE_URL": settings.url, "CAMDENSITY_SNAPSHOT_TTL_S": "0.5"}
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "camdensity.service.main:app", "--host", "127.0.0.1",
-             "--port", str(port), "--no-access-log"],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        )
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(150):
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None:
-                pytest.fail(f"uvicorn exited: {proc.stdout.read().decode() if proc.stdout else ''}")
-            time.sleep(0.2)
-        else:
-            pytest.fail("the service never became ready")
-        yield Stack(cluster, base)
+        with testing.serving_app(settings.url, CAMDENSITY_SNAPSHOT_TTL_S="0.5") as base:
+            yield Stack(cluster, base)
     finally:
-        if proc is not None:
-            proc.terminate()
-            proc.wait(timeout=10)
         cluster.stop()
         shutil.rmtree(settings.pg_dir, ignore_errors=True)
 

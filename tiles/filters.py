@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from camdensity.settings import CAMERA_TYPES, OPERATOR_TYPES, SITE_CATEGORIES
+
+# A snapshot id as builds write them ("12-3f9a0c1b2d"); anything else cannot name a build.
+_SNAPSHOT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 
 class FilterError(ValueError):
@@ -35,17 +39,29 @@ class TileFilters:
     types: tuple[str, ...] | None = None
     operators: tuple[str, ...] | None = None
     categories: tuple[str, ...] | None = None
+    # A snapshot id: hexagons carry their change since that build (totals only).
+    compare: str | None = None
 
     @classmethod
     def parse(
-        cls, types: str | None, operators: str | None, categories: str | None
+        cls, types: str | None, operators: str | None, categories: str | None,
+        compare: str | None = None,
     ) -> TileFilters:
-        """Validate the three comma lists; raise FilterError naming the bad values."""
-        return cls(
+        """Validate the three comma lists and `compare`; raise FilterError naming the bad values."""
+        filters = cls(
             _parse("camera types", types, CAMERA_TYPES),
             _parse("operators", operators, OPERATOR_TYPES),
             _parse("site categories", categories, SITE_CATEGORIES),
+            compare.strip() if compare and compare.strip() else None,
         )
+        if filters.compare is not None:
+            if not _SNAPSHOT.fullmatch(filters.compare):
+                raise FilterError(f"compare must be a snapshot id such as 12-3f9a0c1b2d, "
+                                  f"got {filters.compare[:70]!r}")
+            if filters.counts_filtered:
+                raise FilterError("compare maps total counts only: it cannot be combined with "
+                                  "types or operators")
+        return filters
 
     @property
     def counts_filtered(self) -> bool:
@@ -70,6 +86,8 @@ class TileFilters:
             )
             if values is not None
         ]
+        if self.compare is not None:
+            pairs.append(("compare", self.compare))
         return urlencode(pairs, safe=",")
 
     def add_to(self, url: str) -> str:

@@ -9,7 +9,7 @@ from psycopg import AsyncConnection, AsyncRawCursor
 from psycopg_pool import AsyncConnectionPool
 
 from camdensity import sql
-from camdensity.settings import MethodSettings, ServiceSettings
+from camdensity.settings import MethodSettings, ServiceSettings, evidence_settings
 from camdensity.tiles.cache import LRU, SnapshotCache
 from camdensity.tiles.filters import TileFilters
 from camdensity.tiles.grid import resolution_for_zoom
@@ -46,17 +46,22 @@ class Extent:
 
 async def render_tile(
     conn: AsyncConnection, z: int, x: int, y: int, resolution: int, filters: TileFilters,
-    near_radius_m: float,
+    near_radius_m: float, fov_min_zoom: int | None = None,
 ) -> tuple[str | None, bytes]:
     """(snapshot read, MVT bytes; b'' when empty) of tile z/x/y drawing H3 `resolution`: the one
     renderer behind /tiles and `camdensity publish`."""
     # A raw cursor sends the $n text as is (Martin-style), prepared after first use.
     cur = AsyncRawCursor(conn)
-    await cur.execute(
-        sql.query("tile_mvt"),
-        (z, x, y, resolution, *filters.sql_params(), near_radius_m),
-        binary=True,
-    )
+    if filters.compare is not None:  # the change since that build (totals only)
+        await cur.execute(sql.query("tile_compare_mvt"),
+                          (z, x, y, resolution, filters.compare), binary=True)
+    else:
+        fov_zoom = evidence_settings().fov_min_zoom if fov_min_zoom is None else fov_min_zoom
+        await cur.execute(
+            sql.query("tile_mvt"),
+            (z, x, y, resolution, *filters.sql_params(), near_radius_m, fov_zoom),
+            binary=True,
+        )
     read_snapshot, data = await cur.fetchone()
     return read_snapshot, bytes(data or b"")
 
@@ -73,9 +78,11 @@ class TileSource:
         )
         self.zoom_resolutions = dict(service.tile_zoom_resolutions)
         self.near_radius_m = method.near_site_radius_m
+        self.fov_min_zoom = evidence_settings().fov_min_zoom
         # Settings that shape a tile belong in its ETag: changing them must not reuse old tiles.
         self.config = hashlib.blake2b(
-            repr((sorted(self.zoom_resolutions.items()), self.near_radius_m)).encode(),
+            repr((sorted(self.zoom_resolutions.items()), self.near_radius_m,
+                  self.fov_min_zoom)).encode(),
             digest_size=4,
         ).hexdigest()
 
@@ -95,7 +102,7 @@ class TileSource:
         async with pool.connection() as conn:
             read_snapshot, data = await render_tile(
                 conn, z, x, y, resolution_for_zoom(z, self.zoom_resolutions), filters,
-                self.near_radius_m,
+                self.near_radius_m, self.fov_min_zoom,
             )
         # The query read the snapshot in the same statement as the cells: cache under that one.
         self.snapshots.observe(read_snapshot)

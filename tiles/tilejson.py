@@ -44,6 +44,8 @@ HEXAGON_FIELDS: dict[str, str] = {
     "density_km2": "Cameras per km²",
     **{f"d_{c}": f"Metres to the nearest {c} site (absent: none within reach)" for c in NEAR_CATEGORIES},
     **{f"near_{c}": f"True when the nearest {c} site is closer than the near-site radius (default 200 m)" for c in NEAR_CATEGORIES},
+    "surveyed": "True where a survey looked in the cell: 0 cameras then means none seen, "
+                "not unknown",
 }
 SITE_FIELDS: dict[str, str] = {
     "id": "Site id (GET /sites/{id})",
@@ -52,6 +54,12 @@ SITE_FIELDS: dict[str, str] = {
     "cameras_200m": "Cameras within 200 m",
     "effective_cameras": "Effective cameras (120 m discs inside the 200 m buffer, Amnesty's method)",
     "percentile_category": "Percentile of cameras_200m among sites of the same category (0-100)",
+}
+
+FOV_FIELDS: dict[str, str] = {
+    "camera_type": "Type of the camera whose view cone this is (non-private cameras of known "
+                   "direction only; drawn from zoom CAMDENSITY_FOV_MIN_ZOOM, default 15)",
+    "operator": "Operator of that camera: public, business or unknown",
 }
 
 
@@ -107,6 +115,8 @@ def tilejson(
         "vector_layers": [
             {"id": "hexagons", "description": "H3 cells with camera counts", "fields": HEXAGON_FIELDS},
             {"id": "sites", "description": "Sensitive sites and their exposure", "fields": SITE_FIELDS},
+            {"id": "fov", "description": "Fields of view of cameras whose direction is known",
+             "fields": FOV_FIELDS},
         ],
     }
 

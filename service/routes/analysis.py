@@ -8,11 +8,16 @@ from fastapi import APIRouter, HTTPException, Query, Response
 
 from camdensity.evidence.analysis import AnalysisError, NullModel, Question, analyse, check
 from camdensity.service.dependencies import ConnDep
-from camdensity.service.openapi import NO_BUILD, error
+from camdensity.service.openapi import BBOX, NO_BUILD, error
 from camdensity.service.routes.sites import parse_bbox
 from camdensity.service.routes.tiles import cache_headers
 from camdensity.service.snapshot import current_snapshot
-from camdensity.settings import SITE_CATEGORIES, evidence_settings, method_settings
+from camdensity.settings import (
+    SITE_CATEGORIES,
+    EvidenceSettings,
+    evidence_settings,
+    method_settings,
+)
 from camdensity.tiles.cache import LRU
 
 router = APIRouter(tags=["evidence"])
@@ -55,8 +60,9 @@ async def comparison(conn: ConnDep, q: Question) -> dict[str, Any]:
 async def analysis_sites(
     conn: ConnDep,
     response: Response,
-    category: Annotated[str, Query(description=f"Site category: {', '.join(SITE_CATEGORIES)}.")],
-    radius: Annotated[int, Query(ge=10, le=100_000,
+    category: Annotated[str, Query(description=f"Site category: {', '.join(SITE_CATEGORIES)}.",
+                                   json_schema_extra={"enum": list(SITE_CATEGORIES)})],
+    radius: Annotated[int, Query(ge=10, le=EvidenceSettings().analysis_max_radius_m,
                                  description="Radius in metres (10..CAMDENSITY_ANALYSIS_MAX_RADIUS_M"
                                  ", default 2000).")] = 200,
     null_model: Annotated[NullModel, Query(
@@ -64,7 +70,8 @@ async def analysis_sites(
         "points in H3 cells holding an address or camera near the sites.")] = "addresses",
     area: Annotated[str | None, Query(
         description="Only sites and baseline places in this box: minlon,minlat,maxlon,maxlat "
-        "(default: everything, the baseline within CAMDENSITY_ANALYSIS_AREA_M of the sites).")]
+        "(default: everything, the baseline within CAMDENSITY_ANALYSIS_AREA_M of the sites).",
+        json_schema_extra=BBOX)]
     = None,
 ) -> dict[str, Any]:
     """The comparison as JSON (`ratio_mean`, `ratio_median` as `{estimate, ci_low, ci_high}`)."""

@@ -16,14 +16,21 @@ from psycopg import AsyncConnection
 
 from camdensity import sql
 from camdensity.service.dependencies import ConnDep
-from camdensity.service.geocode import AddressNotFound, Geocoded, GeocoderUnavailable, geocode
-from camdensity.service.openapi import AddressNotFoundMessage, error
+from camdensity.service.geocode import (
+    AddressAmbiguous,
+    AddressNotFound,
+    Geocoded,
+    GeocoderUnavailable,
+    geocode,
+)
+from camdensity.service.openapi import AddressAmbiguousMessage, AddressNotFoundMessage, error
 from camdensity.service.routes.sites import fetch_sites, site_json
 from camdensity.service.snapshot import current_snapshot
 from camdensity.settings import (
     CAMERA_TYPES,
     EXPOSURE_RADII_M,
     OPERATOR_TYPES,
+    ingest_settings,
     method_settings,
     service_settings,
 )
@@ -36,6 +43,27 @@ MIN_RADIUS_M, MAX_RADIUS_M = 10, 2000
 # never more than ~1,000 for the largest radius.
 HEX_RESOLUTION_BY_RADIUS: tuple[tuple[int, int], ...] = ((100, 11), (500, 10), (MAX_RADIUS_M, 9))
 MAX_SITES = 100
+
+
+AddressQuery = Annotated[
+    str | None,
+    Query(
+        max_length=300,
+        description="Address to look up, as people type it (abbreviations, case, accents and "
+        "small typos forgiven; a ZIP or city narrows it), e.g. `328 W 48th St, New York` or "
+        "`Mannerheimintie 5, Helsinki`. Not with lat/lon.",
+    ),
+]
+GEOCODE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    300: error("Several places match the address about equally well (the same street in "
+               "two boroughs, a number on two streets): `detail.candidates` lists them, each "
+               "with its point, score and precision", AddressAmbiguousMessage),
+    404: error("The address matches no imported address (or none is loaded): "
+               "`detail.suggestions` lists up to five near ones (may be empty)",
+               AddressNotFoundMessage),
+    502: error("The external geocoder (`CAMDENSITY_GEOCODER_URL`) failed, timed out or answered "
+               "nonsense; the message never holds the query"),
+}
 
 
 def hexagon_resolution(radius_m: int) -> int:
@@ -66,12 +94,21 @@ async def locate(
         try:
             return await geocode(conn, service_settings(), address)
         except AddressNotFound as exc:
+            message = (
+                "no address data loaded: import addresses (see README)" if exc.empty_store
+                else "no imported address matches this query; check the spelling or try one of "
+                "the suggestions, or give lat and lon"
+            )
             raise HTTPException(
-                404,
+                404, {"message": message, "suggestions": exc.suggestions}, headers=NO_STORE
+            ) from None
+        except AddressAmbiguous as exc:
+            raise HTTPException(
+                300,
                 {
-                    "message": "no imported address matches this query; check the spelling or "
-                    "try one of the suggestions, or give lat and lon",
-                    "suggestions": exc.suggestions,
+                    "message": "several places match this query: add the ZIP, city or house "
+                    "number, or pick one of the candidates",
+                    "candidates": [c.json() for c in exc.candidates],
                 },
                 headers=NO_STORE,
             ) from None
@@ -150,6 +187,26 @@ async def city_percentile(
     return {"percentile": round(100.0 * (fewer + 0.5 * same) / cells, 1), **detail}
 
 
+async def data_quality(
+    conn: AsyncConnection, lon: float, lat: float, radius: int
+) -> dict[str, Any]:
+    """How sure the answer is: low-precision cameras counted, and whether a survey looked here."""
+    low_m = ingest_settings().low_precision_m
+    cur = await conn.execute(
+        sql.query("coverage_quality"), {"lon": lon, "lat": lat, "radius": radius, "low_m": low_m}
+    )
+    row = await cur.fetchone()
+    assert row is not None
+    return {
+        # Non-private devices within the radius located no better than low_precision_m (their
+        # source's --precision, e.g. IP geolocation): they may well stand elsewhere.
+        "low_precision_cameras": row[0],
+        "low_precision_m": low_m,
+        # A survey (count-0 rows) looked within the radius: no camera there means none seen.
+        "surveyed": row[1],
+    }
+
+
 @router.get(
     "/coverage",
     summary="How watched is an address or point",
@@ -157,24 +214,12 @@ async def city_percentile(
     "the sensitive sites within it with their exposure, and the percentile of this point among "
     "the city's baseline cells. Give `address` or `lat` and `lon`. The query is never logged or "
     "stored.",
-    responses={
-        404: error("The address matches no imported address: `detail.suggestions` lists up to five "
-                   "near ones (may be empty); give lat and lon instead", AddressNotFoundMessage),
-        502: error("The external geocoder (`CAMDENSITY_GEOCODER_URL`) failed, timed out or answered "
-                   "nonsense; the message never holds the query"),
-    },
+    responses=GEOCODE_RESPONSES,
 )
 async def coverage(
     conn: ConnDep,
     response: Response,
-    address: Annotated[
-        str | None,
-        Query(
-            max_length=300,
-            description="Address to look up (tolerant of case, accents and small typos), e.g. "
-            "`Mannerheimintie 5, Helsinki`. Not with lat/lon.",
-        ),
-    ] = None,
+    address: AddressQuery = None,
     lat: Annotated[
         float | None, Query(ge=-90, le=90, description="Latitude, EPSG:4326 degrees (with lon).")
     ] = None,
@@ -199,16 +244,10 @@ async def coverage(
         conn, "distance", lon=where.lon, lat=where.lat, radius=radius, limit=MAX_SITES
     )
     percentile = await city_percentile(conn, where.lon, where.lat, radius)
+    quality = await data_quality(conn, where.lon, where.lat, radius)
     snap = await current_snapshot(conn)
     return {
-        "location": {
-            "lat": where.lat,
-            "lon": where.lon,
-            "matched": where.matched or None,
-            "score": where.score,
-            "precision": where.precision,
-            "geocoder": where.geocoder,
-        },
+        "location": where.json(),
         "radius_m": radius,
         "cameras": await count_cameras(conn, where.lon, where.lat, radius),
         "facing": await facing_point(conn, where.lon, where.lat, radius),
@@ -218,5 +257,24 @@ async def coverage(
         "sites_total": sites[0]["total"] if sites else 0,
         "percentile": percentile.pop("percentile"),
         "percentile_detail": percentile,
+        "data_quality": quality,
         "data_version": snap.snapshot if snap else None,
     }
+
+
+@router.get(
+    "/geocode",
+    summary="Where an address is, and how sure the geocoder is",
+    description="The point an address stands for, its score (0..1), its precision (`address`, "
+    "or `street` with `uncertainty_m`) and the geocoder; 300 with candidates when ambiguous, "
+    "404 with suggestions when nothing matches. The query is never logged or stored.",
+    responses=GEOCODE_RESPONSES,
+)
+async def geocode_address(
+    conn: ConnDep,
+    response: Response,
+    address: Annotated[str, Query(max_length=300, description="Address to look up, as typed.")],
+) -> dict[str, Any]:
+    """The location the address stands for (the `location` of /coverage)."""
+    response.headers.update(NO_STORE)
+    return {"location": (await locate(conn, address, None, None)).json()}

@@ -23,9 +23,9 @@ from camdensity.service.exports import (
     aplan_export,
     parse_bbox,
 )
-from camdensity.service.openapi import NO_BUILD, NOT_MODIFIED
+from camdensity.service.openapi import BBOX, NO_BUILD, NOT_MODIFIED
 from camdensity.service.routes.tiles import cache_headers, etag_matches
-from camdensity.settings import method_settings
+from camdensity.settings import MethodSettings, method_settings
 
 router = APIRouter(prefix="/export", tags=["exports"])
 
@@ -35,6 +35,7 @@ ResolutionQuery = Annotated[
         ge=0, le=15,
         description="H3 resolution to export; one of those built (see the 422 message or "
                     "/export/provenance.json). Default: the method's baseline resolution.",
+        json_schema_extra={"enum": MethodSettings().resolutions},
     ),
 ]
 BBoxQuery = Annotated[
@@ -42,7 +43,7 @@ BBoxQuery = Annotated[
     Query(
         description="Only hexagons intersecting this box: `minlon,minlat,maxlon,maxlat` in "
                     "degrees (EPSG:4326), min < max.",
-        examples=["24.93,60.16,24.96,60.175"],
+        examples=["24.93,60.16,24.96,60.175"], json_schema_extra=BBOX,
     ),
 ]
 FormatPath = Annotated[

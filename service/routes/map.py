@@ -25,6 +25,7 @@ from camdensity.service.routes.tiles import (
     require_snapshot,
     tiles_url,
 )
+from camdensity.service.security import content_security_policy
 from camdensity.service.snapshot import Snapshot
 from camdensity.settings import method_settings, service_settings
 from camdensity.tiles.basemap import BASEMAP_ATTRIBUTION
@@ -66,11 +67,24 @@ def _rgba(colour: str, alpha: int = 255) -> list[int]:
     return [int(colour[i:i + 2], 16) for i in (1, 3, 5)] + [alpha]
 
 
-def fill_expression() -> str:
-    """deck.gl expression: sites by category, hexagons by the density ramp (a step per class)."""
-    density = json.dumps(_rgba(DENSITY_RAMP[0][1], 190))
-    for threshold, colour in DENSITY_RAMP[1:]:
-        density = f"properties.density_km2 >= {threshold} ? {json.dumps(_rgba(colour, 190))} : ({density})"
+# Change in cameras since a compared build (`compare=`): lower bound of each class -> colour
+# (ColorBrewer RdBu, reversed: more cameras red, fewer blue, unchanged light grey).
+CHANGE_RAMP: list[tuple[float, str]] = [
+    (-1e9, "#2166ac"), (-9, "#67a9cf"), (-2, "#d1e5f0"), (0, "#eeeeee"), (1, "#fddbc7"),
+    (3, "#ef8a62"), (10, "#b2182b"),
+]
+FOV_COLOUR = "#6a3d9a"  # view cones (the tiles' `fov` layer)
+
+
+def fill_expression(filters: TileFilters | None = None) -> str:
+    """deck.gl expression: sites by category, view cones, hexagons by the density ramp (a step
+    per class) or, comparing with a build, by the diverging change ramp."""
+    ramp, field = (CHANGE_RAMP, "change") if filters and filters.compare else (DENSITY_RAMP,
+                                                                            "density_km2")
+    density = json.dumps(_rgba(ramp[0][1], 190))
+    for threshold, colour in ramp[1:]:
+        density = f"properties.{field} >= {threshold} ? {json.dumps(_rgba(colour, 190))} : ({density})"
+    density = f"properties.layerName == 'fov' ? {json.dumps(_rgba(FOV_COLOUR, 60))} : ({density})"
     site = json.dumps(_rgba("#555555"))
     for category, colour in SITE_COLOURS.items():
         site = f"properties.category == '{category}' ? {json.dumps(_rgba(colour))} : ({site})"
@@ -105,6 +119,14 @@ def data_dates(sources: list[dict[str, Any]]) -> str | None:
     if not dates:
         return None
     return dates[0] if dates[0] == dates[-1] else f"{dates[0]}–{dates[-1]}"
+
+
+def change_labels() -> list[tuple[str, str]]:
+    """Legend rows of the change ramp: ('≤ −10', colour), ..., ('0', colour), ..., ('≥ +10', colour)."""
+    return [("≤ −10", CHANGE_RAMP[0][1]), ("−9 … −3", CHANGE_RAMP[1][1]),
+            ("−2 … −1", CHANGE_RAMP[2][1]), ("no change", CHANGE_RAMP[3][1]),
+            ("+1 … +2", CHANGE_RAMP[4][1]), ("+3 … +9", CHANGE_RAMP[5][1]),
+            ("≥ +10", CHANGE_RAMP[6][1])]
 
 
 def ramp_labels() -> list[tuple[str, str]]:
@@ -168,9 +190,10 @@ def deck_json(
         auto_highlight=True,
         filled=True,
         stroked=True,
-        get_fill_color=fill_expression(),
+        get_fill_color=fill_expression(filters),
         get_line_color=(
             f"properties.layerName == 'sites' ? [255,255,255,255] : "
+            f"properties.layerName == 'fov' ? {json.dumps(_rgba(FOV_COLOUR, 150))} : "
             f"(({near}) ? {json.dumps(_rgba(NEAR_SITE_OUTLINE))} : [120,120,120,60])"
         ),
         # Thin enough for the density colours to show through where most hexagons are near a site.
@@ -205,12 +228,16 @@ def render_page(
         deck_bundle=deck_bundle(),
         mvt_worker=mvt_worker(),
         deck_json=deck_json(tiles_url, lat, lon, zoom, filters, basemap_url),
-        ramp=ramp_labels(),
+        ramp=change_labels() if filters.compare else ramp_labels(),
+        legend_title=(f"Change in cameras since {filters.compare}" if filters.compare
+                      else "Cameras per km²"),
+        compare=filters.compare,
         near_outline=NEAR_SITE_OUTLINE,
         near_radius_m=f"{method_settings().near_site_radius_m:g}",
-        near_categories=" / ".join(near),
-        site_colours=[(c, SITE_COLOURS[c]) for c in SITE_COLOURS
-                      if filters.categories is None or c in filters.categories],
+        near_categories="" if filters.compare else " / ".join(near),
+        site_colours=[] if filters.compare else [
+            (c, SITE_COLOURS[c]) for c in SITE_COLOURS
+            if filters.categories is None or c in filters.categories],
         filters=describe_filters(filters),
         snapshot=snapshot,
         built_at=built_at,
@@ -224,13 +251,15 @@ def render_page(
 def _render_pair(
     url: str, lat: float, lon: float, zoom: float, filters: TileFilters, snapshot: Snapshot,
     basemap_url: str | None = None,
-) -> tuple[bytes, bytes]:
-    """The page, plain and gzipped (compressed once: the middleware would redo 4 MB per request)."""
-    page = render_page(
+) -> tuple[bytes, bytes, str]:
+    """The page, plain and gzipped (compressed once: the middleware would redo 4 MB per request),
+    and its Content-Security-Policy (its inline scripts by hash)."""
+    text = render_page(
         url, lat, lon, zoom, filters,
         snapshot.snapshot, snapshot.built_at.date().isoformat(), snapshot.sources, basemap_url,
-    ).encode()
-    return page, gzip.compress(page, compresslevel=6)
+    )
+    page = text.encode()
+    return page, gzip.compress(page, compresslevel=6), content_security_policy(text, service_settings())
 
 
 def basemap_stamp() -> int | None:
@@ -277,6 +306,7 @@ async def get_map(
             filters, snapshot, basemap_url,
         )
         source.pages.put(key, entry)
+    headers["Content-Security-Policy"] = entry[2]
     if "gzip" in request.headers.get("accept-encoding", ""):
         return Response(entry[1], media_type="text/html; charset=utf-8",
                         headers={**headers, "Content-Encoding": "gzip"})

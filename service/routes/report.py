@@ -11,27 +11,25 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from camdensity.evidence.analysis import NullModel, Question
 from camdensity.evidence.history import data_dates
 from camdensity.evidence.report import CAVEATS, render_csv, render_html, site_rows
+from camdensity.evidence.stats import interval_text
 from camdensity.service.dependencies import ConnDep
-from camdensity.service.openapi import NO_BUILD, error
+from camdensity.service.openapi import BBOX, NO_BUILD, error
 from camdensity.service.routes.analysis import comparison
 from camdensity.service.routes.sites import fetch_sites, parse_bbox, site_json
 from camdensity.service.routes.tiles import cache_headers
 from camdensity.service.snapshot import current_snapshot
-from camdensity.settings import SITE_CATEGORIES, evidence_settings, method_settings
+from camdensity.settings import (
+    SITE_CATEGORIES,
+    EvidenceSettings,
+    evidence_settings,
+    method_settings,
+)
 
 router = APIRouter(tags=["evidence"])
 
 PLURALS = {"clinic": "clinics", "abortion": "abortion providers", "school": "schools",
            "immigration": "immigration offices", "courthouse": "courthouses",
            "worship": "places of worship", "shelter": "shelters"}
-
-
-def _ratio_text(r: dict[str, float | None]) -> str:
-    if r["estimate"] is None:
-        return "undefined"
-    high = "unbounded" if r["ci_high"] is None else f"{r['ci_high']:.2f}"
-    low = "?" if r["ci_low"] is None else f"{r['ci_low']:.2f}"
-    return f"{r['estimate']:.2f} ({low}–{high})"
 
 
 def verdict(c: dict[str, Any]) -> str:
@@ -41,7 +39,7 @@ def verdict(c: dict[str, Any]) -> str:
     places = f"places drawn from the null model ({c['null_model']['name']})"
     if r["estimate"] is None:
         return f"No ratio: {'; '.join(c['reasons'])}."
-    interval = _ratio_text(r).split(" ", 1)[1]
+    interval = interval_text(r).split(" ", 1)[1]
     if r["ci_low"] is not None and r["ci_low"] > 1:
         return (f"{what} have {r['estimate']:.1f} times as many cameras within {c['radius_m']} m "
                 f"as {places}, on average (95% interval {interval}).")
@@ -77,8 +75,8 @@ async def build_report(conn: ConnDep, request: Request, q: Question, top: int) -
         "data_dates": "–".join(dict.fromkeys([dates[0], dates[-1]])) if dates else None,
         "comparison": c,
         "verdict": verdict(c),
-        "ratio_text": {"mean": _ratio_text(c["ratio_mean"]),
-                       "median": _ratio_text(c["ratio_median"])},
+        "ratio_text": {"mean": interval_text(c["ratio_mean"]),
+                       "median": interval_text(c["ratio_median"])},
         "most_watched": site_rows([site_json(s) for s in most]),
         "least_watched": site_rows([site_json(s) for s in least]),
         "params": params,
@@ -100,17 +98,22 @@ async def build_report(conn: ConnDep, request: Request, q: Question, top: int) -
     "with licences and dates, the snapshot id and the caveats. `format=csv` or `json` for the "
     "same content as data.",
     response_class=HTMLResponse,
-    responses={422: error("Unknown category or null model, radius or area out of range"),
+    responses={200: {"description": "The report: HTML, or CSV / JSON with `format`",
+                     "content": {"text/html": {}, "text/csv": {}, "application/json": {}}},
+               422: error("Unknown category or null model, radius or area out of range"),
                503: NO_BUILD},
 )
 async def report(
     conn: ConnDep,
     request: Request,
-    category: Annotated[str, Query(description=f"Site category: {', '.join(SITE_CATEGORIES)}.")],
-    radius: Annotated[int, Query(ge=10, le=100_000, description="Radius in metres.")] = 200,
+    category: Annotated[str, Query(description=f"Site category: {', '.join(SITE_CATEGORIES)}.",
+                                   json_schema_extra={"enum": list(SITE_CATEGORIES)})],
+    radius: Annotated[int, Query(ge=10, le=EvidenceSettings().analysis_max_radius_m,
+                                 description="Radius in metres (10..CAMDENSITY_ANALYSIS_MAX_RADIUS_M)."
+                                 )] = 200,
     null_model: Annotated[NullModel, Query(description="`addresses` or `cells`.")] = "addresses",
     area: Annotated[str | None, Query(
-        description="Only this box: minlon,minlat,maxlon,maxlat.")] = None,
+        description="Only this box: minlon,minlat,maxlon,maxlat.", json_schema_extra=BBOX)] = None,
     top: Annotated[int, Query(ge=1, le=100, description="Sites in each list (1..100).")] = 10,
     format: Annotated[Literal["html", "csv", "json"], Query(
         description="html (default), csv or json.")] = "html",

@@ -11,18 +11,18 @@ from psycopg.rows import dict_row
 
 from camdensity import sql
 from camdensity.service.dependencies import ConnDep
-from camdensity.service.openapi import error
+from camdensity.service.openapi import BBOX, MAX_INT, error
 from camdensity.service.routes.tiles import cache_headers
 from camdensity.service.snapshot import current_snapshot
-from camdensity.settings import EXPOSURE_RADII_M, SITE_CATEGORIES
+from camdensity.settings import EXPOSURE_RADII_M, SITE_CATEGORIES, ingest_settings
 
 router = APIRouter(tags=["sites"])
 
 # ORDER BY clauses, the only text ever composed into sites.sql. "Exposure" is the count of
 # cameras within 200 m (the headline radius), ties broken by effective cameras, then id.
 ORDERS: dict[str, str] = {
-    "exposure": "e.cameras_200m ASC NULLS LAST, e.effective_cameras ASC NULLS LAST, s.id",
-    "-exposure": "e.cameras_200m DESC NULLS LAST, e.effective_cameras DESC NULLS LAST, s.id",
+    "exposure": "ranked_200m ASC NULLS LAST, e.effective_cameras ASC NULLS LAST, s.id",
+    "-exposure": "ranked_200m DESC NULLS LAST, e.effective_cameras DESC NULLS LAST, s.id",
     "name": "s.name ASC NULLS LAST, s.id",
     "distance": "distance_m ASC, s.id",
 }
@@ -38,6 +38,7 @@ NO_FILTER: dict[str, Any] = {
     "lon": None,
     "lat": None,
     "radius": None,
+    "max_uncertainty_m": None,
     "limit": None,
     "offset": 0,
 }
@@ -68,6 +69,10 @@ def site_json(row: dict[str, Any]) -> dict[str, Any]:
             "by_type": row["by_type"],
             "by_operator": row["by_operator"],
             "effective_cameras": row["effective_cameras"],
+            # Devices within 200 m located no better than CAMDENSITY_LOW_PRECISION_M (their
+            # source's --precision), and the 200 m count the ranking used (max_uncertainty_m).
+            "low_precision_cameras_200m": row["low_precision_200m"],
+            "ranked_cameras_200m": row["ranked_200m"],
             "percentile_category": row["percentile_category"],
             "percentile_city": row["percentile_city"],
             # Per radius: cameras whose view cone holds the site, looking elsewhere, or of
@@ -91,7 +96,8 @@ async def fetch_sites(conn: AsyncConnection, order: str, **filters: Any) -> list
     """Rows of sites.sql with the given filters (see the query for their meaning)."""
     query = pgsql.SQL(sql.query("sites")).format(order=pgsql.SQL(ORDERS[order]))  # type: ignore[arg-type]
     async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(query, {**NO_FILTER, **filters})
+        low_m = ingest_settings().low_precision_m
+        await cur.execute(query, {**NO_FILTER, "low_m": low_m, **filters})
         return await cur.fetchall()
 
 
@@ -102,7 +108,11 @@ async def list_sites(
     category: Annotated[
         list[str] | None,
         Query(
-            description=f"Only these site categories (repeatable): {', '.join(SITE_CATEGORIES)}."
+            description=f"Only these site categories (repeatable): {', '.join(SITE_CATEGORIES)}.",
+            json_schema_extra={"anyOf": [
+                {"type": "array", "items": {"type": "string", "enum": list(SITE_CATEGORIES)}},
+                {"type": "null"},
+            ]},
         ),
     ] = None,
     bbox: Annotated[
@@ -110,7 +120,7 @@ async def list_sites(
         Query(
             description="Only sites whose centroid lies in this box: minlon,minlat,maxlon,maxlat "
             "(EPSG:4326 degrees).",
-            examples=["24.93,60.16,24.96,60.18"],
+            examples=["24.93,60.16,24.96,60.18"], json_schema_extra=BBOX,
         ),
     ] = None,
     order: Annotated[
@@ -122,7 +132,12 @@ async def list_sites(
         ),
     ] = "-exposure",
     limit: Annotated[int, Query(ge=1, le=1000, description="Page size (1..1000).")] = 100,
-    offset: Annotated[int, Query(ge=0, description="Sites to skip, for paging.")] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_INT, description="Sites to skip, for paging.")] = 0,
+    max_uncertainty_m: Annotated[float | None, Query(
+        gt=0, le=1e7,
+        description="Rank by the cameras within 200 m located at least this precisely "
+        "(metres): cameras of coarse sources (`--precision`, e.g. IP geolocation) are left out "
+        "of the ranking; `ranked_cameras_200m` shows the figure used.")] = None,
 ) -> dict[str, Any]:
     """A page of sites with their exposure; `total` counts every site matching the filters."""
     unknown = sorted(set(category or ()) - set(SITE_CATEGORIES))
@@ -140,6 +155,7 @@ async def list_sites(
         "minlat": minlat,
         "maxlon": maxlon,
         "maxlat": maxlat,
+        "max_uncertainty_m": max_uncertainty_m,
     }
     rows = await fetch_sites(conn, order, limit=limit, offset=offset, **filters)
     if not rows and offset:
@@ -152,6 +168,7 @@ async def list_sites(
     return {
         "data_version": snap.snapshot if snap else None,
         "order": order,
+        "max_uncertainty_m": max_uncertainty_m,
         "total": total,
         "limit": limit,
         "offset": offset,
@@ -166,7 +183,7 @@ async def list_sites(
 )
 async def get_site(
     conn: ConnDep,
-    site_id: Annotated[int, Path(ge=1, description="The site's id (from `/sites` or a tile).")],
+    site_id: Annotated[int, Path(ge=1, le=MAX_INT, description="The site's id (from `/sites` or a tile).")],
 ) -> dict[str, Any]:
     """The site, or 404 when no site has this id."""
     rows = await fetch_sites(conn, "name", id=site_id, limit=1)

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Res
 from fastapi.responses import JSONResponse
 
 from camdensity import __version__
-from camdensity.service.openapi import NO_BUILD, NOT_MODIFIED, error
+from camdensity.service.openapi import NO_BUILD, NOT_MODIFIED, comma_list, error
 from camdensity.service.snapshot import Snapshot
 from camdensity.settings import (
     CAMERA_TYPES,
@@ -30,6 +30,9 @@ from camdensity.tiles.tilejson import attribution, style, tilejson
 MVT_MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
 
 router = APIRouter(tags=["tiles"])
+# Schema bounds of z/x/y (a number beyond is a 422); inside them, a tile off the grid is a 404.
+MAX_SCHEMA_ZOOM = 30
+MAX_SCHEMA_XY = 2**MAX_SCHEMA_ZOOM - 1
 
 
 def tile_source(request: Request) -> TileSource:
@@ -40,25 +43,49 @@ def tile_source(request: Request) -> TileSource:
     return source
 
 
-def tile_filters(
+_COMPARED = "SELECT pruned_at IS NOT NULL FROM build WHERE snapshot = %s AND finished_at IS NOT NULL"
+
+
+async def compared_build(request: Request, snapshot: str) -> None:
+    """404 unless `snapshot` names a finished build whose history is kept."""
+    async with request.app.state.pool.connection() as conn:
+        cur = await conn.execute(_COMPARED, (snapshot,))
+        row = await cur.fetchone()
+    if row is None:
+        raise HTTPException(404, f"compare: no finished build has snapshot id {snapshot!r}")
+    if row[0]:
+        raise HTTPException(404, f"compare: the history of snapshot {snapshot!r} was pruned "
+                                 "(CAMDENSITY_HISTORY_KEEP_BUILDS keeps the newest builds only)")
+
+
+async def tile_filters(
+    request: Request,
     types: Annotated[str | None, Query(
         description=f"Count only these camera types (comma list of {', '.join(CAMERA_TYPES)})",
-        examples=["cctv,alpr"],
+        examples=["cctv,alpr"], json_schema_extra=comma_list(CAMERA_TYPES),
     )] = None,
     operators: Annotated[str | None, Query(
         description=f"Count only these operators (comma list of {', '.join(OPERATOR_TYPES)})",
-        examples=["public"],
+        examples=["public"], json_schema_extra=comma_list(OPERATOR_TYPES),
     )] = None,
     categories: Annotated[str | None, Query(
         description=f"Draw only these site categories (comma list of {', '.join(SITE_CATEGORIES)})",
-        examples=["clinic,school"],
+        examples=["clinic,school"], json_schema_extra=comma_list(SITE_CATEGORIES),
+    )] = None,
+    compare: Annotated[str | None, Query(
+        max_length=64,
+        description="A snapshot id of a retained build: hexagons carry `cameras_before` and "
+        "`change` since it (totals; not with types/operators); the map draws a diverging ramp",
     )] = None,
 ) -> TileFilters:
     """The filter query parameters, validated (422 naming the unknown values)."""
     try:
-        return TileFilters.parse(types, operators, categories)
+        filters = TileFilters.parse(types, operators, categories, compare)
     except FilterError as exc:
         raise HTTPException(status_code=422, detail=str(exc)) from exc
+    if filters.compare is not None:
+        await compared_build(request, filters.compare)
+    return filters
 
 
 SourceDep = Annotated[TileSource, Depends(tile_source)]
@@ -111,7 +138,8 @@ def etag_matches(if_none_match: str | None, etag: str) -> bool:
         200: {"content": {MVT_MEDIA_TYPE: {}}, "description": "Mapbox Vector Tile 2.1"},
         204: {"description": "Empty tile: no hexagons or sites here"},
         304: NOT_MODIFIED,
-        404: error("No such tile (z outside 0..24, or x/y outside 0..2^z-1)"),
+        404: error("No such tile (z outside 0..24, or x/y outside 0..2^z-1), or `compare` names "
+                   "no retained build"),
         422: {"description": "Unknown filter value"},
         503: NO_BUILD,
     },
@@ -119,9 +147,11 @@ def etag_matches(if_none_match: str | None, etag: str) -> bool:
 @router.get("/tiles/{z}/{x}/{y}.pbf", include_in_schema=False)
 async def get_tile(
     request: Request,
-    z: Annotated[int, Path(description="Zoom, 0..24; decides the H3 resolution")],
-    x: Annotated[int, Path(description="Tile column, 0..2^z-1")],
-    y: Annotated[int, Path(description="Tile row from the north, 0..2^z-1 (XYZ scheme)")],
+    z: Annotated[int, Path(ge=0, le=MAX_SCHEMA_ZOOM,
+                           description="Zoom, 0..24 (beyond: 404); decides the H3 resolution")],
+    x: Annotated[int, Path(ge=0, le=MAX_SCHEMA_XY, description="Tile column, 0..2^z-1")],
+    y: Annotated[int, Path(ge=0, le=MAX_SCHEMA_XY,
+                           description="Tile row from the north, 0..2^z-1 (XYZ scheme)")],
     source: SourceDep,
     filters: FiltersDep,
 ) -> Response:
@@ -157,6 +187,7 @@ def _json_document_responses(what: str) -> dict[int | str, dict[str, Any]]:
     return {
         200: {"description": what, "content": {"application/json": {"schema": {"type": "object"}}}},
         304: NOT_MODIFIED,
+        404: error("`compare` names no retained build"),
         422: {"description": "Unknown filter value"},
         503: NO_BUILD,
     }

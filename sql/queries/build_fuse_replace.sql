@@ -8,6 +8,7 @@ WHERE NOT EXISTS (
       AND (f.camera_type, f.operator_type, f.count, f.n_reports, f.n_sources, f.confidence)
           = (c.camera_type, c.operator_type, c.count, c.n_reports, c.n_sources, c.confidence)
       AND f.geom = c.geom
+      AND f.uncertainty_m IS NOT DISTINCT FROM c.uncertainty_m
 );
 INSERT INTO camera
 SELECT f.* FROM _fuse_camera f

@@ -6,7 +6,7 @@ SELECT to_hex(h3) AS h3,
        cameras,
        n_cctv, n_doorbell, n_alpr, n_dome, n_ptz, n_traffic, n_speed, n_gunshot, n_unknown,
        op_public, op_business, op_private, op_unknown,
-       area_km2, density_km2,
+       area_km2, density_km2, surveyed,
        -- Distances are float4 in the store; one decimal (10 cm) is what they can honestly claim.
        round(d_clinic::numeric, 1)::float8 AS d_clinic,
        round(d_abortion::numeric, 1)::float8 AS d_abortion,

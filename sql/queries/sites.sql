@@ -3,6 +3,9 @@
 -- %(lon)s/%(lat)s/%(radius)s: within a geodesic radius (distance_m is then to the site's
 -- geometry, 0 inside a polygon), %(limit)s, %(offset)s. {order} comes from a whitelist.
 -- `facing`: per radius, non-private cameras facing the site, looking elsewhere, direction unknown.
+-- ranked_200m: cameras_200m without the devices located more coarsely than
+-- %(max_uncertainty_m)s metres (NULL: all count), what the exposure orders rank by;
+-- low_precision_200m: the devices within 200 m coarser than %(low_m)s metres.
 WITH p AS (
     SELECT ST_SetSRID(ST_MakePoint(%(lon)s::float8, %(lat)s::float8), 4326)::geography AS g
 ), env AS (
@@ -13,6 +16,12 @@ SELECT s.id, s.category, s.name, s.address, ST_Y(s.centroid) AS lat, ST_X(s.cent
        src.name AS source, s.source_ref,
        e.cameras_50m, e.cameras_100m, e.cameras_200m, e.cameras_500m, e.by_type, e.by_operator,
        e.effective_cameras, e.percentile_category, e.percentile_city,
+       e.cameras_200m - coalesce((SELECT sum(u.value::bigint)
+                                  FROM jsonb_each_text(e.uncertain_200m) u
+                                  WHERE u.key::float8 > %(max_uncertainty_m)s::float8), 0)::bigint
+           AS ranked_200m,
+       (SELECT coalesce(sum(u.value::bigint), 0)::bigint FROM jsonb_each_text(e.uncertain_200m) u
+        WHERE u.key::float8 > %(low_m)s::float8) AS low_precision_200m,
        (SELECT jsonb_object_agg(f.radius_m::text, jsonb_build_object(
                    'facing', f.facing, 'not_facing', f.not_facing,
                    'direction_unknown', f.direction_unknown))

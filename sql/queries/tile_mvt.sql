@@ -2,7 +2,9 @@
 -- $1 z, $2 x, $3 y (int), $4 H3 resolution (int),
 -- $5 filtered (bool): counts come from hexagon_breakdown summed over the selected pairs,
 -- $6 camera types (text[]), $7 operator types (text[]) of those pairs (ignored when not $5),
--- $8 site categories (text[]; NULL = all), $9 near-site radius in metres.
+-- $8 site categories (text[]; NULL = all), $9 near-site radius in metres,
+-- $10 the zoom from which the `fov` layer (view cones of non-private cameras whose direction is
+-- known, camera_fov) is drawn; it follows the type and operator filters.
 -- Also returns the snapshot the tile was read under, so a tile is never cached under a version
 -- it does not belong to (the build swaps the data and finishes its build row in one commit).
 WITH bounds AS (
@@ -61,7 +63,8 @@ hexagons AS (
            round(h.d_immigration) AS d_immigration,
            coalesce(h.d_clinic < $9, false) AS near_clinic,
            coalesce(h.d_school < $9, false) AS near_school,
-           coalesce(h.d_immigration < $9, false) AS near_immigration
+           coalesce(h.d_immigration < $9, false) AS near_immigration,
+           h.surveyed
     FROM hex h
     JOIN counts c ON c.h3 = h.h3
     CROSS JOIN bounds b
@@ -81,6 +84,14 @@ sites AS (
     LEFT JOIN site_exposure e ON e.site_id = s.id
     WHERE s.geom_3857 && b.wide
       AND ($8::text[] IS NULL OR s.category = ANY($8::text[]))
+),
+fov AS (
+    SELECT ST_AsMVTGeom(f.geom_3857, b.tile, 4096, 64, true) AS geom,
+           f.camera_type, f.operator_type AS operator
+    FROM camera_fov f
+    CROSS JOIN bounds b
+    WHERE $1 >= $10 AND f.geom_3857 && b.wide
+      AND f.camera_type = ANY($6::text[]) AND f.operator_type = ANY($7::text[])
 )
 SELECT
     (SELECT snapshot FROM build WHERE finished_at IS NOT NULL ORDER BY id DESC LIMIT 1),
@@ -89,4 +100,6 @@ SELECT
     (SELECT ST_AsMVT(hexagons, 'hexagons', 4096, 'geom' ORDER BY hexagons.h3)
      FROM hexagons WHERE geom IS NOT NULL)
     || (SELECT ST_AsMVT(sites, 'sites', 4096, 'geom', 'fid' ORDER BY sites.id)
-        FROM sites WHERE geom IS NOT NULL);
+        FROM sites WHERE geom IS NOT NULL)
+    || (SELECT ST_AsMVT(fov, 'fov', 4096, 'geom' ORDER BY ST_AsBinary(fov.geom), fov.camera_type)
+        FROM fov WHERE geom IS NOT NULL);

@@ -10,12 +10,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 import psycopg
 import pytest
 from conftest import insert_cameras, seeded_database
+from fastapi.testclient import TestClient
 from psycopg.types.json import Jsonb
+
+from camdensity import testing
+from camdensity.service.main import create_app
 
 CENTER = (24.94, 60.17)  # lon, lat
 RADII = (100, 200)
@@ -109,3 +114,21 @@ def seed(conn: psycopg.Connection) -> None:
 def evidence_db(admin_url: str) -> Iterator[str]:
     """A database holding the planted store."""
     yield from seeded_database(admin_url, seed)
+
+
+@contextmanager
+def few_resamples() -> Iterator[None]:
+    """Fewer bootstrap resamples and permutations than the defaults: the tests stay fast."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CAMDENSITY_ANALYSIS_BOOTSTRAP", "600")
+        mp.setenv("CAMDENSITY_ANALYSIS_PERMUTATIONS", "800")
+        testing.clear_settings()
+        yield
+    testing.clear_settings()
+
+
+@pytest.fixture(scope="module")
+def evidence_client(evidence_db: str) -> Iterator[TestClient]:
+    """The app over the planted store (every address is drawn: the baseline is known exactly)."""
+    with few_resamples(), TestClient(create_app(evidence_db)) as c:
+        yield c

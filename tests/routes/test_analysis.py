@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import statistics
-from collections.abc import Iterator
 
 import h3
 import pytest
@@ -12,20 +11,18 @@ from conftest import run_cli
 from fastapi.testclient import TestClient
 
 from camdensity import testing
-from camdensity.service.main import create_app
-from routes.evidence_seed import PLANTED, SNAPSHOT, evidence_db  # noqa: F401  (fixture)
+from routes.evidence_seed import (  # noqa: F401  (fixtures)
+    PLANTED,
+    SNAPSHOT,
+    evidence_client,
+    evidence_db,
+    few_resamples,
+)
 
 
 @pytest.fixture(scope="module")
-def client(evidence_db: str) -> Iterator[TestClient]:  # noqa: F811
-    # The pool is small enough that every address is drawn: the baseline is known exactly.
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("CAMDENSITY_ANALYSIS_BOOTSTRAP", "600")
-        mp.setenv("CAMDENSITY_ANALYSIS_PERMUTATIONS", "800")
-        testing.clear_settings()
-        with TestClient(create_app(evidence_db)) as c:
-            yield c
-    testing.clear_settings()
+def client(evidence_client: TestClient) -> TestClient:  # noqa: F811
+    return evidence_client
 
 
 def test_clinics_against_every_address(client: TestClient) -> None:
@@ -93,10 +90,7 @@ def test_bad_questions(client: TestClient, params: dict, message: str) -> None:
 
 def test_cli_gives_the_same_answer(client: TestClient, evidence_db: str) -> None:  # noqa: F811
     served = client.get("/analysis/sites", params={"category": "clinic", "radius": 100}).json()
-    with testing.pointed_at(evidence_db), pytest.MonkeyPatch.context() as mp:
-        mp.setenv("CAMDENSITY_ANALYSIS_BOOTSTRAP", "600")
-        mp.setenv("CAMDENSITY_ANALYSIS_PERMUTATIONS", "800")
-        testing.clear_settings()
+    with testing.pointed_at(evidence_db), few_resamples():
         out = run_cli("analyse", "clinic", "--radius", "100", "--json").output
         text = run_cli("analyse", "clinic", "--radius", "100").output
     assert json.loads(out) == served

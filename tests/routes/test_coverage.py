@@ -233,6 +233,7 @@ def test_percentile_is_null_with_a_reason_far_from_the_city(coverage_client: Tes
         "matched": None,
         "score": None,
         "precision": "point",
+        "uncertainty_m": None,
         "geocoder": "none",
     }
 

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import re
 import shutil
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -66,7 +64,7 @@ def test_map_page_is_self_contained(client: TestClient, tiles_db: str) -> None: 
     # (URLs inside the inlined libraries are never fetched: the Chromium test runs with no network).
     markup = re.sub(r"<script[^>]*>.*?</script>", "<script></script>", page, flags=re.DOTALL)
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", markup, re.IGNORECASE)
-    assert markup.count("<script") == 3  # deck.gl, the MVT worker, the page's own
+    assert markup.count("<script") == 4  # deck.gl, the MVT worker, the page's own, the search box
     assert "createDeck" in page and "MVTLayer" in page  # deck.gl inlined
     deck = deck_input(page)
     (layer,) = deck["layers"]
@@ -185,8 +183,9 @@ def test_map_page_is_cached_and_gzipped(client: TestClient) -> None:
 )
 def test_map_sends_vary_once(client: TestClient, headers: dict[str, str]) -> None:
     r = client.get("/map", params={"zoom": 12}, headers=headers)
-    # One header line, one token: the route and GZipMiddleware both add Accept-Encoding.
-    assert r.headers.get_list("vary") == ["Accept-Encoding"]
+    # One header line, each token once: the route and GZipMiddleware both add Accept-Encoding
+    # (and CORS adds Origin).
+    assert r.headers.get_list("vary") == ["Accept-Encoding, Origin"]
 
 
 def test_root_redirects_to_the_map(client: TestClient) -> None:
@@ -203,11 +202,7 @@ def test_root_redirects_to_the_map(client: TestClient) -> None:
 @pytest.fixture(scope="module")
 def server(tiles_db: str) -> Iterator[str]:  # noqa: F811
     """A real uvicorn serving the synthetic store on a free localhost port."""
-    port = testing.free_port()
-    env = {**os.environ, "DATABASE_URL": tiles_db}
-    command = [sys.executable, "-m", "uvicorn", "camdensity.service.main:app", "--host",
-               "127.0.0.1", "--port", str(port), "--no-access-log"]
-    with testing.serving(command, port, env, ROOT) as base:
+    with testing.serving_app(tiles_db) as base:
         yield base
 
 
@@ -234,12 +229,16 @@ def load(page: Any, url: str, path: Path) -> Any:
     from PIL import Image
 
     failed: list[str] = []
+    refused: list[str] = []
     page.on("requestfailed", lambda r: failed.append(r.url))
+    page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
     page.goto(url)
-    page.wait_for_function("document.body.dataset.loaded === 'true'", timeout=60_000)
+    # A selector, not a JS predicate: the page's CSP forbids evaluating strings.
+    page.wait_for_selector("body[data-loaded='true']", state="attached", timeout=60_000)
     page.wait_for_timeout(300)  # one more frame after the last tile
     page.screenshot(path=str(path))
     assert not failed, f"requests failed: {failed}"
+    assert not refused, f"the page's own Content-Security-Policy blocked: {refused}"
     return Image.open(path).convert("RGB")
 
 
@@ -308,7 +307,61 @@ def test_chromium_draws_the_hexagons(server: str, tmp_path: Path) -> None:
         page.click("button[title='Zoom in']")
         page.wait_for_timeout(600)  # the 200 ms transition
         assert page.evaluate(zoom) == pytest.approx(before + 1)
-        page.wait_for_function("document.body.dataset.loaded === 'true'", timeout=60_000)
+        page.wait_for_selector("body[data-loaded='true']", state="attached", timeout=60_000)
         # Control: the same page looking at the open sea draws no hexagon.
         empty = load(page, f"{server}/map?lat=0&lon=0&zoom=12", tmp_path / "empty.png")
         assert count_near(empty, ramp) < 0.001 * sampled
+
+
+# --- embedded on another site -------------------------------------------------------------
+
+VENDOR = ROOT / "tests" / "vendor" / "maplibre-gl"
+EMBED_PAGE = """<!doctype html>
+<html><head><meta charset="utf-8"><link rel="stylesheet" href="maplibre-gl.css"></head>
+<body style="margin:0">
+<div id="map" style="width:1000px;height:700px"></div>
+<script src="maplibre-gl.js"></script>
+<script>
+  window.mapErrors = [];
+  const map = new maplibregl.Map({container: 'map', style: 'STYLE', center: [LON, LAT], zoom: 13,
+                                  attributionControl: false});
+  map.on('error', (e) => window.mapErrors.push(String(e.error && e.error.message)));
+  map.on('idle', () => { document.body.dataset.idle = 'true'; });
+</script>
+</body></html>
+"""
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
+def test_maplibre_on_another_origin_draws_the_hexagons(server: str, tmp_path: Path) -> None:
+    pytest.importorskip("PIL")
+    from PIL import Image
+
+    site_dir = tmp_path / "newsroom"
+    site_dir.mkdir()
+    for name in ("maplibre-gl.js", "maplibre-gl.css"):
+        shutil.copy(VENDOR / name, site_dir / name)
+    (site_dir / "index.html").write_text(
+        EMBED_PAGE.replace("STYLE", f"{server}/style.json")
+        .replace("LON", str(CENTER[0])).replace("LAT", str(CENTER[1])))
+    # The style's hexagon fill: the ramp at 0.75 opacity over its background.
+    ramp = [_blend(colour, 0.75) for _, colour in DENSITY_RAMP]
+    with testing.static_server(site_dir) as site, browser_page() as page:
+        assert site.rsplit(":", 1)[1] != server.rsplit(":", 1)[1]  # a different origin
+        answers: list[tuple[str, str | None]] = []
+        page.on("response", lambda r: answers.append(
+            (r.url, r.headers.get("access-control-allow-origin"))) if r.url.startswith(server) else None)
+        page.goto(f"{site}/index.html")
+        page.wait_for_selector("body[data-idle='true']", state="attached", timeout=60_000)
+        assert page.evaluate("window.mapErrors") == []
+        drawn = page.evaluate("map.queryRenderedFeatures({layers: ['hexagons-fill']}).length")
+        assert drawn > 10, f"MapLibre drew {drawn} hexagons"
+        page.screenshot(path=str(tmp_path / "embed.png"))
+        image = Image.open(tmp_path / "embed.png").convert("RGB")
+    # The style, TileJSON and tiles all came from camdensity's origin, allowed by CORS.
+    fetched = {url.split("?")[0].rsplit("/", 1)[-1].split(".")[-1] for url, _ in answers}
+    assert {"json", "mvt"} <= fetched, answers
+    assert all(allowed == "*" for _, allowed in answers), answers
+    sampled = (image.size[0] // 2) * ((image.size[1] - 30) // 2)
+    assert count_near(image, ramp) > 0.03 * sampled

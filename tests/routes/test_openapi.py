@@ -27,12 +27,13 @@ def _schema(spec: dict[str, Any], response: dict[str, Any]) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("path", "statuses"),
     [
-        ("/coverage", {"200", "404", "422", "502"}),
+        ("/coverage", {"200", "300", "404", "422", "502"}),
+        ("/geocode", {"200", "300", "404", "422", "502"}),
         ("/sites", {"200", "422"}),
         ("/sites/{site_id}", {"200", "404", "422"}),
         ("/tiles/{z}/{x}/{y}.mvt", {"200", "204", "304", "404", "422", "503"}),
-        ("/tiles.json", {"200", "304", "422", "503"}),
-        ("/style.json", {"200", "304", "422", "503"}),
+        ("/tiles.json", {"200", "304", "404", "422", "503"}),
+        ("/style.json", {"200", "304", "404", "422", "503"}),
         ("/map", {"200", "304", "422", "503"}),
         ("/export/hexagons.{fmt}", {"200", "304", "422", "503"}),
         ("/export/provenance.json", {"200", "304", "422", "503"}),
@@ -55,6 +56,13 @@ def test_coverage_404_documents_the_suggestions(spec: dict[str, Any]) -> None:
     assert suggestions["properties"]["suggestions"]["items"] == {"type": "string"}
     assert "geocoder" in responses["502"]["description"]
     assert set(_schema(spec, responses["502"])["properties"]) == {"detail"}
+    # Ambiguous: a list of candidates, each a point with its score and precision.
+    detail = _schema(spec, responses["300"])["properties"]["detail"]
+    candidates = spec["components"]["schemas"][detail["$ref"].rsplit("/", 1)[1]]
+    assert set(candidates["properties"]) == {"message", "candidates"}
+    item = candidates["properties"]["candidates"]["items"]["$ref"].rsplit("/", 1)[1]
+    assert {"lat", "lon", "matched", "score", "precision", "uncertainty_m"} <= set(
+        spec["components"]["schemas"][item]["properties"])
 
 
 def test_not_found_and_no_build_have_error_bodies(spec: dict[str, Any]) -> None:

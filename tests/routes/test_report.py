@@ -4,29 +4,26 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
-from camdensity import testing
-from camdensity.service.main import create_app
-from routes.evidence_seed import PLANTED, SNAPSHOT, evidence_db  # noqa: F401  (fixture)
+from routes.evidence_seed import (  # noqa: F401  (fixtures)
+    PLANTED,
+    SNAPSHOT,
+    evidence_client,
+    evidence_db,
+    few_resamples,
+)
 from routes.test_map import CHROMIUM, browser_page
 
 QUESTION = {"category": "clinic", "radius": 200}
 
 
 @pytest.fixture(scope="module")
-def client(evidence_db: str) -> Iterator[TestClient]:  # noqa: F811
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("CAMDENSITY_ANALYSIS_BOOTSTRAP", "600")
-        mp.setenv("CAMDENSITY_ANALYSIS_PERMUTATIONS", "800")
-        testing.clear_settings()
-        with TestClient(create_app(evidence_db)) as c:
-            yield c
-    testing.clear_settings()
+def client(evidence_client: TestClient) -> TestClient:  # noqa: F811
+    return evidence_client
 
 
 def test_json_and_csv_carry_the_comparison(client: TestClient) -> None:
