@@ -9,12 +9,14 @@ import io
 from importlib import resources
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from camdensity.service.exports import ExportError, parse_bbox
 from camdensity.service.openapi import NO_BUILD, NOT_MODIFIED, error
 from camdensity.service.routes.tiles import (
+    MAX_SCHEMA_XY,
+    MAX_SCHEMA_ZOOM,
     MVT_MEDIA_TYPE,
     FiltersDep,
     SourceDep,
@@ -96,10 +98,16 @@ async def export_pmtiles(
     responses={
         200: {"content": {MVT_MEDIA_TYPE: {}}, "description": "Mapbox Vector Tile (gzip)"},
         204: {"description": "Empty tile"},
+        304: NOT_MODIFIED,
         404: error("No basemap was built, or no such tile"),
     },
 )
-async def get_basemap_tile(request: Request, z: int, x: int, y: int) -> Response:
+async def get_basemap_tile(
+    request: Request,
+    z: Annotated[int, Path(ge=0, le=MAX_SCHEMA_ZOOM, description="Zoom level")],
+    x: Annotated[int, Path(ge=0, le=MAX_SCHEMA_XY, description="Tile column, 0..2^z-1")],
+    y: Annotated[int, Path(ge=0, le=MAX_SCHEMA_XY, description="Tile row, 0..2^z-1")],
+) -> Response:
     """A tile of the basemap archive (CAMDENSITY_BASEMAP_PATH), as stored (gzip)."""
     path = service_settings().basemap_path
     if not path.is_file():
