@@ -123,6 +123,7 @@ def build(conn: psycopg.Connection, settings: MethodSettings | None = None,
         conn.execute(query("build_cell_distances"), {
             "categories": list(SITE_CATEGORIES), "limit_m": settings.site_distance_limit_m,
         })
+        conn.execute(query("build_cell_nearest"))
         conn.execute(query("build_hexagons"))
         conn.execute(query("build_hexagons_surveyed"))
 

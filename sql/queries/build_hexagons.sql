@@ -35,15 +35,4 @@ FROM (
 ) k
 JOIN _cell cl ON cl.resolution = k.resolution AND cl.h3 = k.h3
 CROSS JOIN LATERAL (SELECT ST_SetSRID(ST_GeomFromWKB(cl.wkb), 4326) AS geom) g
-LEFT JOIN (
-    SELECT resolution, h3,
-           min(dist) FILTER (WHERE category = 'clinic') AS clinic,
-           min(dist) FILTER (WHERE category = 'abortion') AS abortion,
-           min(dist) FILTER (WHERE category = 'school') AS school,
-           min(dist) FILTER (WHERE category = 'immigration') AS immigration,
-           min(dist) FILTER (WHERE category = 'courthouse') AS courthouse,
-           min(dist) FILTER (WHERE category = 'worship') AS worship,
-           min(dist) FILTER (WHERE category = 'shelter') AS shelter
-    FROM _cell_dist
-    GROUP BY resolution, h3
-) d ON d.resolution = k.resolution AND d.h3 = k.h3
+LEFT JOIN _cell_nearest d ON d.resolution = k.resolution AND d.h3 = k.h3

@@ -10,18 +10,7 @@ SELECT s.h3, s.resolution, 0, s.area_km2, 0,
        g.geom, ST_Transform(g.geom, 3857), true
 FROM _survey_cell s
 CROSS JOIN LATERAL (SELECT ST_SetSRID(ST_GeomFromWKB(s.wkb), 4326) AS geom) g
-LEFT JOIN (
-    SELECT resolution, h3,
-           min(dist) FILTER (WHERE category = 'clinic') AS clinic,
-           min(dist) FILTER (WHERE category = 'abortion') AS abortion,
-           min(dist) FILTER (WHERE category = 'school') AS school,
-           min(dist) FILTER (WHERE category = 'immigration') AS immigration,
-           min(dist) FILTER (WHERE category = 'courthouse') AS courthouse,
-           min(dist) FILTER (WHERE category = 'worship') AS worship,
-           min(dist) FILTER (WHERE category = 'shelter') AS shelter
-    FROM _cell_dist
-    GROUP BY resolution, h3
-) d ON d.resolution = s.resolution AND d.h3 = s.h3
+LEFT JOIN _cell_nearest d ON d.resolution = s.resolution AND d.h3 = s.h3
 WHERE NOT EXISTS (SELECT 1 FROM hexagon h WHERE h.resolution = s.resolution AND h.h3 = s.h3);
 UPDATE hexagon h SET surveyed = true
 FROM _survey_cell s

@@ -2,7 +2,7 @@
 -- resolution; _cell: each cell's area, centre and polygon (WKB); _cell_dist: metres from a cell
 -- centre to the nearest site of a category; _base: baseline cells with their centres; _near:
 -- (site, published camera) pairs within reach.
-DROP TABLE IF EXISTS _cam_cell, _cell, _cell_dist, _base, _near;
+DROP TABLE IF EXISTS _cam_cell, _cell, _cell_dist, _cell_nearest, _base, _near;
 CREATE TEMP TABLE _cam_cell (
     camera_id  bigint NOT NULL,
     resolution smallint NOT NULL,
