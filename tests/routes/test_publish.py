@@ -438,3 +438,41 @@ def test_live_map_draws_names_over_the_hexagons(db: str, basemap: Path, tmp_path
         # Offline: the font came from here, nothing from another origin.
         assert any(u.endswith("/fonts/noto-sans-latin-400-normal.woff2") for u in requests), requests
         assert all(u.startswith((base, "data:", "blob:")) for u in requests), requests
+
+
+def test_map_contacts_no_other_origin_by_default(db: str, basemap: Path) -> None:
+    """CAMDENSITY_BASEMAP_STYLE unset: the page's policy lets it fetch from its own origin only."""
+    with TestClient(create_app(db)) as c:
+        csp = c.get("/map", params={"zoom": 12}).headers["content-security-policy"]
+    assert "connect-src 'self';" in csp and "img-src 'self' data: blob:;" in csp
+    assert "http" not in csp  # no other origin anywhere in it
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
+def test_external_basemap_style_is_used_and_allowed_alone(db: str, tmp_path: Path) -> None:
+    pytest.importorskip("PIL")
+    from routes.test_map import count_near, load
+
+    # A third party's style: a magenta background, so the test can see it is drawn.
+    (tmp_path / "style.json").write_text(json.dumps({"version": 8, "sources": {}, "layers": [
+        {"id": "land", "type": "background", "paint": {"background-color": "#ff00ff"}}]}))
+    with (testing.static_server(tmp_path, {"Access-Control-Allow-Origin": "*"}) as other,
+          testing.serving_app(db, CAMDENSITY_BASEMAP_STYLE=f"{other}/style.json") as base,
+          browser_page() as page):
+        assert other.rsplit(":", 1)[1] != base.rsplit(":", 1)[1]  # another origin
+        answers: dict[str, str] = {}
+        page.on("response", lambda r: answers.setdefault(r.url, r.headers.get("content-security-policy")))
+        image = load(page, f"{base}/map?lat={CENTER[1]}&lon={CENTER[0]}&zoom=13", tmp_path / "ext.png")
+        csp = answers[f"{base}/map?lat={CENTER[1]}&lon={CENTER[0]}&zoom=13"]
+        # The policy adds exactly that origin, to what the page may fetch and show, nothing more
+        # (load() failed the test had the policy blocked anything).
+        assert f"connect-src 'self' {other};" in csp and f"img-src 'self' data: blob: {other};" in csp
+        assert csp.count("http") == 2
+        assert f"{other}/style.json" in answers
+        assert {u.split("/")[2] for u in answers if u.startswith("http")} == {
+            base.split("/")[2], other.split("/")[2]}
+        # Its background is drawn under the hexagons (the deck.gl offline basemap is not).
+        sampled = (image.size[0] // 2) * ((image.size[1] - 30) // 2)
+        assert count_near(image, [(255, 0, 255)]) > 0.2 * sampled
+        assert f"basemap: style of {other.split('/')[2]}" in page.inner_text("#attribution")
