@@ -32,10 +32,6 @@ from camdensity.tiles.archive import (
 from camdensity.tiles.basemap import BASEMAP_ATTRIBUTION, FONT_FILES
 from camdensity.tiles.source import TileSource
 from camdensity.tiles.tilejson import (
-    HEXAGON_FIELDS,
-    NEAR_SITE_OUTLINE,
-    SITE_COLOURS,
-    SITE_FIELDS,
     attribution,
     default_zoom,
     style,
@@ -68,19 +64,9 @@ class PublishResult:
     incremental: bool
 
 
-def _json_in_script(doc: Any) -> str:
-    """JSON safe inside a <script> element (`<` escaped so nothing can close it)."""
-    return json.dumps(doc, ensure_ascii=False).replace("<", "\\u003c")
-
-
 def render_index(result: ArchiveResult, request: ArchiveRequest, doc_style: dict[str, Any]) -> str:
-    """index.html: the /map page's title, legend and attribution over MapLibre + the archive."""
-    from camdensity.service.routes.map import (
-        data_dates,
-        describe_filters,
-        near_categories,
-        ramp_labels,
-    )
+    """index.html: /map's layout (title, legend, attribution) over MapLibre + the archive."""
+    from camdensity.service.routes.map import json_in_script, layout_context
 
     snap = result.snapshot
     extent = result.extent
@@ -89,25 +75,13 @@ def render_index(result: ArchiveResult, request: ArchiveRequest, doc_style: dict
     if request.bbox:
         lon, lat = (request.bbox[0] + request.bbox[2]) / 2, (request.bbox[1] + request.bbox[3]) / 2
     zoom = max(request.minzoom, min(request.maxzoom, zoom))
-    near = near_categories(request.filters)
     return _templates.get_template("bundle.html").render(
-        style_json=_json_in_script(doc_style),
-        view_json=_json_in_script({"lon": lon, "lat": lat, "zoom": zoom,
-                                   "baseStyle": service_settings().basemap_style}),
-        ramp=ramp_labels(),
-        near_outline=NEAR_SITE_OUTLINE,
-        near_radius_m=f"{method_settings().near_site_radius_m:g}",
-        near_categories=" / ".join(near),
-        site_colours=[(c, SITE_COLOURS[c]) for c in SITE_COLOURS
-                      if request.filters.categories is None or c in request.filters.categories],
-        filters=describe_filters(request.filters),
-        snapshot=snap.snapshot,
-        built_at=snap.built_at.date().isoformat(),
-        data_dates=data_dates(snap.sources),
-        attribution=attribution(snap.sources) + (
-            f" · basemap {BASEMAP_ATTRIBUTION}" if "basemap" in doc_style["sources"] else ""),
-        hex_tooltip_fields=_json_in_script([[k, k.replace("_", " ")] for k in HEXAGON_FIELDS]),
-        site_tooltip_fields=_json_in_script([[k, k.replace("_", " ")] for k in SITE_FIELDS]),
+        style_json=json_in_script(doc_style),
+        view_json=json_in_script({"lon": lon, "lat": lat, "zoom": zoom,
+                                  "baseStyle": service_settings().basemap_style}),
+        **layout_context(request.filters, snap.snapshot, snap.built_at.date().isoformat(),
+                         snap.sources,
+                         f"basemap {BASEMAP_ATTRIBUTION}" if "basemap" in doc_style["sources"] else None),
     )
 
 

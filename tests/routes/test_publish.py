@@ -440,6 +440,27 @@ def test_live_map_draws_names_over_the_hexagons(db: str, basemap: Path, tmp_path
         assert all(u.startswith((base, "data:", "blob:")) for u in requests), requests
 
 
+def test_bundle_page_and_live_map_show_the_same_layout(
+    db: str, basemap: Path, bundle: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One layout (map_layout.html) for both: title bar, legend and attribution are the same text."""
+    def chrome(page: str) -> list[str]:
+        return [re.search(pattern, page, re.DOTALL).group(0) for pattern in (  # type: ignore[union-attr]
+            r'<header id="title">.*?</header>', r'<div id="legend".*?<div id="attribution".*?</div>')]
+
+    monkeypatch.setenv("CAMDENSITY_BASEMAP_PATH", str(basemap))
+    testing.clear_settings()
+    try:
+        with TestClient(create_app(db)) as c:
+            live = c.get("/map", params={"zoom": 12}).text
+    finally:
+        monkeypatch.undo()
+        testing.clear_settings()
+    published = (bundle / "index.html").read_text()
+    assert chrome(live) == chrome(published)
+    assert "basemap © OpenStreetMap contributors (ODbL-1.0) · camdensity" in chrome(published)[1]
+
+
 def test_map_contacts_no_other_origin_by_default(db: str, basemap: Path) -> None:
     """CAMDENSITY_BASEMAP_STYLE unset: the page's policy lets it fetch from its own origin only."""
     with TestClient(create_app(db)) as c:
