@@ -23,6 +23,7 @@ from camdensity import __version__
 from camdensity.ingest import privacy
 from camdensity.settings import method_settings, service_settings
 from camdensity.tiles.archive import (
+    ArchiveError,
     ArchiveRequest,
     ArchiveResult,
     Previous,
@@ -47,6 +48,7 @@ VENDORED = (
 )
 
 BASEMAP = "basemap.pmtiles"
+SITES = "sites.geojson"  # the sensitive sites as /sites shows them
 FONTS = (*(name for name, _ in FONT_FILES), "LICENSE.noto-sans.txt")
 
 _templates = jinja2.Environment(
@@ -207,7 +209,9 @@ def publish(
         (stage / "tiles.json").write_text(json.dumps(tj, indent=2, ensure_ascii=False))
         (stage / "style.json").write_text(json.dumps(doc_style, indent=2, ensure_ascii=False))
         (stage / "index.html").write_text(render_index(result, request, doc_style))
-        files += ["index.html", "style.json", "tiles.json"]
+        sites = sites_geojson(url, request, result.snapshot.snapshot)
+        (stage / SITES).write_bytes(orjson.dumps(sites, option=orjson.OPT_INDENT_2))
+        files += ["index.html", "style.json", "tiles.json", SITES]
         static = resources.files("camdensity.service").joinpath("static")
         for name in VENDORED + (FONTS if basemap is not None else ()):
             (stage / name).write_bytes(static.joinpath(name).read_bytes())
@@ -227,6 +231,44 @@ def archive_metadata(path: Path) -> dict[str, Any]:
     """The archive's metadata, read back with the pmtiles reader."""
     with path.open("rb") as fh:
         return Reader(MmapSource(fh)).metadata()
+
+
+def sites_geojson(url: str, request: ArchiveRequest, snapshot: str) -> dict[str, Any]:
+    """The sensitive sites of the box and categories as `/sites` shows them (the same query, fields
+    and order, most watched first; exposure figures come from the published cameras only, as the
+    privacy rule says), one GeoJSON Point a site at its centroid, with the snapshot."""
+    import psycopg
+    from psycopg.rows import dict_row
+
+    from camdensity.service.routes.sites import site_json, sites_query
+    from camdensity.service.snapshot import LATEST_BUILD
+
+    box = dict(zip(("minlon", "minlat", "maxlon", "maxlat"), request.bbox or (None,) * 4))
+    categories = list(request.filters.categories) if request.filters.categories else None
+    with psycopg.connect(url, row_factory=dict_row) as conn:
+        conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ  # sites and build agree
+        with conn.transaction():
+            read = conn.execute(LATEST_BUILD).fetchone()
+            if read is None or read["snapshot"] != snapshot:
+                raise ArchiveError(
+                    f"the data version changed from {snapshot} to "
+                    f"{read and read['snapshot']} while publishing; publish again")
+            rows = conn.execute(*sites_query(
+                "-exposure", categories=categories, limit=None, **box)).fetchall()
+    features = []
+    for row in rows:
+        site = site_json(row)
+        features.append({
+            "type": "Feature", "id": site["id"],
+            "geometry": {"type": "Point",
+                         "coordinates": [round(site["lon"], 7), round(site["lat"], 7)]},
+            "properties": site,
+        })
+    return {"type": "FeatureCollection",
+            "camdensity": {"snapshot": snapshot, "same_as": "GET /sites (order -exposure)",
+                           "categories": categories,
+                           "bbox": list(request.bbox) if request.bbox else None},
+            "features": features}
 
 
 def write_exports(url: str, stage: Path, request: ArchiveRequest) -> list[str]:
