@@ -77,7 +77,8 @@ class Cluster:
 
     def access_files(self) -> dict[str, str]:
         """pg_hba.conf and pg_ident.conf: the socket only, peer authentication, and only the OS
-        user running camdensity, as the owner or the API role (no `trust`, no other local user)."""
+        user running camdensity, as the bootstrapping superuser, the owner or the API role (no
+        `trust`, no other local user)."""
         user = os_user()
         hba = (
             "# camdensity (written by camdensity/cluster.py): socket only, in a 0700 directory;\n"
@@ -86,7 +87,8 @@ class Cluster:
         )
         ident = "".join(
             f"camdensity {user} {role}\n"
-            for role in dict.fromkeys((self.settings.pg_user, self.settings.api_role))
+            for role in dict.fromkeys((self.settings.pg_user, self.settings.owner_role,
+                                       self.settings.api_role))
         )
         return {"pg_hba.conf": hba, "pg_ident.conf": ident}
 
