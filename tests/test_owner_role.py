@@ -216,6 +216,15 @@ def test_a_superuser_url_with_a_password_bootstraps_the_owner_and_the_api(
                                 "WHERE rolname = session_user").fetchone() == (OWNER, False)
         project, _ = owners(password_server)
         assert set(project.values()) == {OWNER}
+        # The next start finds the passwords right (read back from their SCRAM verifiers) and
+        # rewrites no role.
+        stamp = ("SELECT array_agg(xmin::text ORDER BY rolname) FROM pg_authid "
+                 "WHERE rolname IN ('camdensity_owner', 'camdensity_api')")
+        with psycopg.connect(password_server) as su:
+            stamps = su.execute(stamp).fetchone()
+            assert len(stamps[0]) == 2
+            assert db.owner_url(SETTINGS, password_server) == owner_url
+            assert su.execute(stamp).fetchone() == stamps
         # The server really asks: a wrong password is refused.
         wrong = psycopg.conninfo.make_conninfo(owner_url, password="not-it")
         with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
