@@ -157,6 +157,19 @@ def serve(
     )
 
 
+@app.command("admin-key")
+def admin_key() -> None:
+    """Make a new moderation API key and print it once; the previous key stops working.
+
+    The store keeps only its SHA-256. Send it as `Authorization: Bearer KEY` to /admin/reports.
+    """
+    from camdensity.service.report_queue import new_admin_key
+
+    key = new_admin_key(migrated_url())
+    console.print("new admin key (shown once; the previous one no longer works):")
+    typer.echo(key)
+
+
 # --- ingest commands are registered below by ingest/cli.py --------------------------------
 
 if TYPE_CHECKING:

@@ -86,7 +86,8 @@ class Cluster:
         )
         ident = "".join(
             f"camdensity {user} {role}\n"
-            for role in dict.fromkeys((self.settings.pg_user, self.settings.api_role))
+            for role in dict.fromkeys((self.settings.pg_user, self.settings.api_role,
+                                       self.settings.reporter_role, self.settings.moderator_role))
         )
         return {"pg_hba.conf": hba, "pg_ident.conf": ident}
 

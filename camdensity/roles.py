@@ -32,15 +32,44 @@ def api_credentials(owner_url: str, settings: DatabaseSettings) -> tuple[str, st
     CAMDENSITY_API_DATABASE_URL when set; else the owner's URL with the API role as user and a
     password derived from the owner's (none when the owner's URL has none: peer authentication).
     """
-    if settings.api_database_url:
-        return settings.api_database_url, None
+    return role_credentials(owner_url, settings.api_role, settings.api_database_url)
+
+
+def role_credentials(owner_url: str, role: str, given_url: str | None) -> tuple[str, str | None]:
+    """(the URL `role` connects with, the password to give it, or None to leave it): `given_url`
+    when set, else the owner's URL with `role` as user and a password derived from the owner's."""
+    if given_url:
+        return given_url, None
     info = psycopg.conninfo.conninfo_to_dict(owner_url)
     owner_password = info.pop("password", None)
-    info["user"] = settings.api_role
-    password = derive_password(str(owner_password), settings.api_role) if owner_password else None
+    info["user"] = role
+    password = derive_password(str(owner_password), role) if owner_password else None
     if password is not None:
         info["password"] = password
     return psycopg.conninfo.make_conninfo(**info), password
+
+
+def _set_password(conn: psycopg.Connection, role: str, password: str) -> None:
+    """Give `role` `password`; the server is sent a SCRAM verifier, never the password itself."""
+    verifier = conn.pgconn.encrypt_password(password.encode(), role.encode(), b"scram-sha-256")
+    conn.execute(pgsql.SQL("ALTER ROLE {} PASSWORD {}").format(
+        pgsql.Identifier(role), pgsql.Literal(verifier.decode())))
+
+
+def _refuse_powers(conn: psycopg.Connection, role: str, setting: str, what: str,
+                   must: str = "it must not") -> None:
+    """RoleError when `role` has any of POWERS (e.g. a setting naming a superuser)."""
+    row = conn.execute(
+        pgsql.SQL("SELECT {} FROM pg_roles WHERE rolname = %s").format(
+            pgsql.SQL(", ").join(pgsql.Identifier(p) for p in POWERS)),
+        (role,),
+    ).fetchone()
+    powers = [p for p, on in zip(POWERS, row or (), strict=False) if on]
+    if powers:
+        raise RoleError(
+            f"the {what} role {role!r} has {', '.join(powers)}: {must}; set "
+            f"{setting} to a role of its own"
+        )
 
 
 def grant_api_role(conn: psycopg.Connection, settings: DatabaseSettings,
@@ -59,21 +88,8 @@ def grant_api_role(conn: psycopg.Connection, settings: DatabaseSettings,
     with conn.transaction():
         conn.execute(text)
         if password is not None:
-            # The server is sent a SCRAM verifier, never the password itself.
-            verifier = conn.pgconn.encrypt_password(password.encode(), role.encode(), b"scram-sha-256")
-            conn.execute(pgsql.SQL("ALTER ROLE {} PASSWORD {}").format(
-                pgsql.Identifier(role), pgsql.Literal(verifier.decode())))
-    row = conn.execute(
-        pgsql.SQL("SELECT {} FROM pg_roles WHERE rolname = %s").format(
-            pgsql.SQL(", ").join(pgsql.Identifier(p) for p in POWERS)),
-        (role,),
-    ).fetchone()
-    powers = [p for p, on in zip(POWERS, row or (), strict=False) if on]
-    if powers:
-        raise RoleError(
-            f"the API role {role!r} has {', '.join(powers)}: it must only read; set "
-            "CAMDENSITY_API_ROLE to a role of its own"
-        )
+            _set_password(conn, role, password)
+    _refuse_powers(conn, role, "CAMDENSITY_API_ROLE", "API", "it must only read")
 
 
 def prepare_api(owner_url: str, settings: DatabaseSettings) -> str:
@@ -84,3 +100,38 @@ def prepare_api(owner_url: str, settings: DatabaseSettings) -> str:
     with psycopg.connect(owner_url, connect_timeout=settings.connect_timeout_s) as conn:
         grant_api_role(conn, settings, password)
     return url
+
+
+def grant_report_roles(conn: psycopg.Connection, settings: DatabaseSettings,
+                       passwords: dict[str, str | None] | None = None) -> None:
+    """Create the reporter and moderator roles when missing and give them their narrow grants
+    (sql/queries/report_role_grant.sql); set the passwords given (role -> password)."""
+    reporter, moderator = settings.reporter_role, settings.moderator_role
+    if conn.execute("SELECT current_user").fetchone()[0] in (  # type: ignore[index]
+            reporter, moderator, settings.api_role):
+        return  # connected as one of them: it cannot grant anything
+    database = conn.execute("SELECT current_database()").fetchone()[0]  # type: ignore[index]
+    text = pgsql.SQL(sql.query("report_role_grant")).format(  # type: ignore[arg-type]
+        reporter=pgsql.Identifier(reporter), moderator=pgsql.Identifier(moderator),
+        database=pgsql.Identifier(database),
+    )
+    with conn.transaction():
+        conn.execute(text)
+        for role, password in (passwords or {}).items():
+            if password is not None:
+                _set_password(conn, role, password)
+    _refuse_powers(conn, reporter, "CAMDENSITY_REPORTER_ROLE", "reporter")
+    _refuse_powers(conn, moderator, "CAMDENSITY_MODERATOR_ROLE", "moderator")
+
+
+def prepare_reports(owner_url: str, settings: DatabaseSettings) -> tuple[str, str]:
+    """Set up the reporter and moderator roles as the owner; return their URLs (reporter,
+    moderator)."""
+    reporter = role_credentials(owner_url, settings.reporter_role, settings.reporter_database_url)
+    moderator = role_credentials(owner_url, settings.moderator_role,
+                                 settings.moderator_database_url)
+    if not (settings.reporter_database_url and settings.moderator_database_url):
+        with psycopg.connect(owner_url, connect_timeout=settings.connect_timeout_s) as conn:
+            grant_report_roles(conn, settings, {settings.reporter_role: reporter[1],
+                                                settings.moderator_role: moderator[1]})
+    return reporter[0], moderator[0]
