@@ -195,6 +195,7 @@ class ReportQueue(Base):
     status: Mapped[str] = mapped_column(Text, server_default=FetchedValue())
     camera_type: Mapped[str] = mapped_column(Text)
     operator_type: Mapped[str] = mapped_column(Text)
+    operator: Mapped[str | None] = mapped_column(Text)
     direction: Mapped[str | None] = mapped_column(Text)
     mount: Mapped[str | None] = mapped_column(Text)
     note: Mapped[str | None] = mapped_column(Text)

@@ -89,6 +89,7 @@ class NewReport:
     lon: float
     camera_type: str
     operator_type: str
+    operator: str | None
     direction: str | None
     mount: str | None
     note: str | None
@@ -110,6 +111,7 @@ async def submit(eng: AsyncEngine, report: NewReport, challenge: str,
                     receipt_sha256=receipt_hash(receipt),
                     challenge_sha256=hashlib.sha256(challenge.encode()).digest(),
                     camera_type=report.camera_type, operator_type=report.operator_type,
+                    operator=report.operator,
                     direction=report.direction, mount=report.mount, note=report.note,
                     geom=func.ST_SetSRID(func.ST_MakePoint(report.lon, report.lat), 4326),
                     area_h3=area))
@@ -163,7 +165,7 @@ async def pending(eng: AsyncEngine, settings: ReportSettings) -> list[dict[str, 
         await purge(conn, settings)
         rows = (await conn.execute(
             select(q.id, func.ST_Y(q.geom), func.ST_X(q.geom), q.camera_type, q.operator_type,
-                   q.direction, q.mount, q.note,
+                   q.operator, q.direction, q.mount, q.note,
                    func.floor(extract("epoch", func.now() - q.received_hour) / 3600))
             .where(q.status == "pending").order_by(q.id))).all()
         dups = (await conn.execute(
@@ -181,9 +183,9 @@ async def pending(eng: AsyncEngine, settings: ReportSettings) -> list[dict[str, 
             "camera_type": ctype, "operator_type": otype, "count": count,
             "lat": round(lat, 6), "lon": round(lon, 6), "distance_m": round(dist, 1)})
     return [{"id": rid, "lat": lat, "lon": lon, "camera_type": ctype, "operator_type": otype,
-             "direction": direction, "mount": mount, "note": note, "age_hours": int(age),
+             "operator": operator, "direction": direction, "mount": mount, "note": note, "age_hours": int(age),
              "likely_duplicates": found.get(rid, [])}
-            for rid, lat, lon, ctype, otype, direction, mount, note, age in rows]
+            for rid, lat, lon, ctype, otype, operator, direction, mount, note, age in rows]
 
 
 async def approve(eng: AsyncEngine, report_id: int, settings: ReportSettings) -> int | None:

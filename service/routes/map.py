@@ -27,7 +27,14 @@ from camdensity.service.routes.tiles import (
 )
 from camdensity.service.security import content_security_policy
 from camdensity.service.snapshot import Snapshot
-from camdensity.settings import method_settings, service_settings
+from camdensity.settings import (
+    CAMERA_TYPES,
+    OPERATOR_TYPES,
+    REPORT_MOUNTS,
+    method_settings,
+    report_settings,
+    service_settings,
+)
 from camdensity.tiles.basemap import BASEMAP_ATTRIBUTION
 from camdensity.tiles.filters import TileFilters
 from camdensity.tiles.source import Extent
@@ -218,6 +225,12 @@ def deck_json(
     return deck.to_json().replace("<", "\\u003c")
 
 
+def report_control() -> bool:
+    """Whether /map shows the "Report a camera" control (reports on, and the control asked for)."""
+    settings = report_settings()
+    return settings.reports_enabled and settings.reports_map_control
+
+
 def render_page(
     tiles_url: str, lat: float, lon: float, zoom: float, filters: TileFilters,
     snapshot: str, built_at: str, sources: list[dict[str, Any]], basemap_url: str | None = None,
@@ -225,6 +238,10 @@ def render_page(
     """The whole HTML page."""
     near = near_categories(filters)
     return _templates.get_template("map.html").render(
+        # The "Report a camera" control (report_camera.html), off unless the host turned it on.
+        report_control=report_control(), report_types=CAMERA_TYPES,
+        report_operators=OPERATOR_TYPES, report_mounts=REPORT_MOUNTS,
+        report_note_max=report_settings().reports_note_max_chars,
         deck_bundle=deck_bundle(),
         mvt_worker=mvt_worker(),
         deck_json=deck_json(tiles_url, lat, lon, zoom, filters, basemap_url),
@@ -286,9 +303,10 @@ async def get_map(
     snapshot = await require_snapshot(request, source)
     basemap = basemap_stamp()
     basemap_url = f"{base_url(request)}/basemap/{{z}}/{{x}}/{{y}}.mvt" if basemap else None
-    key = (snapshot.snapshot, base_url(request), lat, lon, zoom, filters, basemap)
+    control = report_control()
+    key = (snapshot.snapshot, base_url(request), lat, lon, zoom, filters, basemap, control)
     headers = document_headers(request, snapshot.snapshot, filters, "map", lat, lon, zoom, basemap,
-                               queried_place=lat is not None or lon is not None)
+                               control, queried_place=lat is not None or lon is not None)
     if etag_matches(request.headers.get("if-none-match"), headers["ETag"]):
         return Response(status_code=304, headers=headers)
     entry = source.pages.get(key)

@@ -6,10 +6,13 @@ reporter data is kept: no address, no user agent, no time finer than the hour (R
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
+import jinja2
+import pydeck as pdk
 from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import HTTPException
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -21,12 +24,16 @@ from camdensity.service import report_queue
 from camdensity.service.abuse import ClientLimiter, ProofOfWork, client_address
 from camdensity.service.errors import FieldError, problem
 from camdensity.service.openapi import error
+from camdensity.service.routes.map import basemap_layer, basemap_stamp, deck_bundle, mvt_worker
+from camdensity.service.routes.tiles import base_url
+from camdensity.service.security import content_security_policy
 from camdensity.settings import (
     CAMERA_TYPES,
     OPERATOR_TYPES,
     REPORT_MOUNTS,
     ReportSettings,
     report_settings,
+    service_settings,
 )
 
 router = APIRouter(tags=["reports"])
@@ -52,6 +59,7 @@ class Reports:
     limiter: ClientLimiter
     pow: ProofOfWork
     settings: ReportSettings
+    pages: dict[Any, tuple[bytes, str]] = field(default_factory=dict)  # the moderation page
 
     async def close(self) -> None:
         await self.reporter.dispose()
@@ -90,6 +98,8 @@ class ReportIn(BaseModel):
     camera_type: Literal[CAMERA_TYPES] = Field(description="The camera's type")  # type: ignore[valid-type]
     operator_type: Literal[OPERATOR_TYPES] = Field(  # type: ignore[valid-type]
         "unknown", description="Who runs it")
+    operator: str | None = Field(None, max_length=100, description=(
+        "Who runs it, if known (OSM operator: a police department, Flock Safety...)"))
     direction: str | None = Field(None, max_length=20, description=(
         "Where it looks, as OSM's camera:direction: degrees (75) or a compass point (NE)"))
     mount: Literal[REPORT_MOUNTS] | None = Field(  # type: ignore[valid-type]
@@ -106,7 +116,7 @@ class ReportIn(BaseModel):
         reason = parse_point(self.lat, self.lon)
         if isinstance(reason, str):
             raise ValueError(reason)  # noqa: TRY004  (pydantic turns ValueError into a 422)
-        for name in ("direction", "note"):
+        for name in ("operator", "direction", "note"):
             found = control_char(getattr(self, name) or "")
             if found:
                 raise ValueError(f"{name}: control character {found}")
@@ -168,7 +178,8 @@ async def post_report(reports: ReportsDep, request: Request, body: ReportIn) -> 
         return problem(refused, [FieldError(loc=["body", field], msg=refused, type="value_error")],
                        NO_STORE)
     report = report_queue.NewReport(body.lat, body.lon, body.camera_type, body.operator_type,
-                                    body.direction or None, body.mount, body.note or None)
+                                    body.operator or None, body.direction or None, body.mount,
+                                    body.note or None)
     try:
         receipt, wait = await report_queue.submit(reports.reporter, report, body.challenge,
                                                   settings)
@@ -241,6 +252,7 @@ class PendingReport(BaseModel):
     lon: float
     camera_type: str
     operator_type: str
+    operator: str | None
     direction: str | None
     mount: str | None
     note: str | None
@@ -285,3 +297,39 @@ async def reject_report(reports: ModeratorDep,
     if not await report_queue.reject(reports.moderator, report_id, reports.settings):
         raise HTTPException(404, "no pending report with this id")
     return JSONResponse({"id": report_id, "status": "rejected"}, headers=NO_STORE)
+
+
+_templates = jinja2.Environment(
+    loader=jinja2.PackageLoader("camdensity.service", "templates"), autoescape=True, trim_blocks=True
+)
+
+
+def moderation_page(basemap_url: str | None, duplicate_m: float) -> tuple[bytes, str]:
+    """The moderation page (deck.gl inlined, the offline basemap when there is one) and its
+    Content-Security-Policy (its inline scripts by hash)."""
+    deck = pdk.Deck(layers=[basemap_layer(basemap_url)] if basemap_url else [],
+                    initial_view_state=pdk.ViewState(latitude=20, longitude=0, zoom=1),
+                    map_provider=None, map_style=None)
+    text = _templates.get_template("moderation.html").render(
+        deck_bundle=deck_bundle(), mvt_worker=mvt_worker(),
+        deck_json=deck.to_json().replace("<", "\\u003c"), duplicate_m=f"{duplicate_m:g}")
+    return text.encode(), content_security_policy(text, service_settings())
+
+
+@router.get("/admin/moderation", response_class=Response,
+            summary="The moderation page: each pending report on a map beside the cameras near it",
+            responses={200: {"content": {"text/html": {}}}, 404: DISABLED})
+async def get_moderation_page(reports: ReportsDep, request: Request) -> Response:
+    """An offline page (no external script) that asks for the admin key, lists the pending
+    reports with Approve / Reject, and draws the one chosen, its 30 m circle and the published
+    cameras within it. The page holds no data until the key is given."""
+    basemap = basemap_stamp()
+    key = (base_url(request), basemap)
+    page = reports.pages.get(key)
+    if page is None:
+        url = f"{base_url(request)}/basemap/{{z}}/{{x}}/{{y}}.mvt" if basemap else None
+        page = await run_in_threadpool(moderation_page, url, reports.settings.reports_duplicate_m)
+        reports.pages = {key: page}  # one page per process: the newest basemap
+    body, policy = page
+    return Response(body, media_type="text/html; charset=utf-8",
+                    headers={"Content-Security-Policy": policy, **NO_STORE})

@@ -12,6 +12,7 @@ CREATE TABLE report_queue (
     camera_type      text NOT NULL CHECK (camera_type IN
         ('cctv', 'doorbell', 'alpr', 'dome', 'ptz', 'traffic', 'speed', 'gunshot', 'unknown')),
     operator_type    text NOT NULL CHECK (operator_type IN ('public', 'business', 'private', 'unknown')),
+    operator         text,                      -- who runs it, as the reporter named it (OSM operator)
     -- As imports read it: camdensity_direction_deg (migration 0002) must find a bearing in it.
     direction        text CHECK (direction IS NULL OR camdensity_direction_deg(direction) IS NOT NULL),
     mount            text,

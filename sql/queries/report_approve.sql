@@ -7,18 +7,19 @@
 WITH moved AS (
     DELETE FROM report_queue q
     WHERE q.id = :id AND q.status = 'pending'
-    RETURNING q.id, q.camera_type, q.operator_type, q.direction, q.mount, q.geom,
+    RETURNING q.id, q.camera_type, q.operator_type, q.operator, q.direction, q.mount, q.geom,
               jsonb_strip_nulls(jsonb_build_object(
                   'man_made', 'surveillance', 'camera_type', q.camera_type,
-                  'operator_type', q.operator_type, 'camera:direction', q.direction,
+                  'operator_type', q.operator_type, 'operator', q.operator,
+                  'camera:direction', q.direction,
                   'camera:mount', q.mount, 'note', q.note)) AS attrs
 ), added AS (
-    INSERT INTO camera_report (source_id, source_ref, camera_type, operator_type, mount,
-                               direction, direction_deg, count, attrs, geom)
+    INSERT INTO camera_report (source_id, source_ref, camera_type, operator_type, operator,
+                               manufacturer, mount, direction, direction_deg, count, attrs, geom)
     SELECT s.id, 'web-report/' || m.id,
            camdensity_camera_type(m.camera_type, m.attrs, 'unknown'),
-           camdensity_operator_type(m.operator_type, m.attrs),
-           m.mount, m.direction, camdensity_direction_deg(m.direction), 1, m.attrs, m.geom
+           camdensity_operator_type(m.operator_type, m.attrs), m.operator,
+           CASE WHEN camdensity_alpr_vendor(m.operator) THEN m.operator END, m.mount, m.direction, camdensity_direction_deg(m.direction), 1, m.attrs, m.geom
     FROM moved m
     JOIN source s ON s.entity = 'cameras' AND s.name = 'web-reports'
     RETURNING id, source_id, source_ref

@@ -27,8 +27,8 @@ REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {reporter}, {moderator};
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM {reporter}, {moderator};
 -- Reporter: insert a report; count its area's reports this hour (the per-area limit); delete a
 -- pending one by its receipt's hash. It reads no position, type or note of any report.
-GRANT INSERT (receipt_sha256, challenge_sha256, camera_type, operator_type, direction, mount,
-              note, geom, area_h3) ON report_queue TO {reporter};
+GRANT INSERT (receipt_sha256, challenge_sha256, camera_type, operator_type, operator, direction,
+              mount, note, geom, area_h3) ON report_queue TO {reporter};
 GRANT SELECT (receipt_sha256, status, area_h3, received_hour) ON report_queue TO {reporter};
 GRANT DELETE ON report_queue TO {reporter};
 GRANT USAGE ON SEQUENCE report_queue_id_seq TO {reporter};

@@ -103,7 +103,7 @@ def test_a_reports_whole_life(monkeypatch: pytest.MonkeyPatch, empty_db: str) ->
                                       ("doorbell", "private", None, None, 0)]
         assert pending[0]["lat"] == pytest.approx(HERE[0]) and pending[0]["likely_duplicates"] == []
         assert set(pending[0]) == {"id", "lat", "lon", "camera_type", "operator_type",
-                                   "direction", "mount", "note", "age_hours",
+                                   "operator", "direction", "mount", "note", "age_hours",
                                    "likely_duplicates"}
 
         ok = c.post(f"/admin/reports/{pending[0]['id']}/approve", headers=auth)
