@@ -25,7 +25,7 @@ from camdensity.service.abuse import ClientLimiter, ProofOfWork, client_address
 from camdensity.service.errors import FieldError, problem
 from camdensity.service.openapi import error
 from camdensity.service.routes.map import basemap_layer, basemap_stamp, deck_bundle, mvt_worker
-from camdensity.service.routes.tiles import base_url
+from camdensity.service.routes.tiles import base_url, basemap_tiles_url
 from camdensity.service.security import content_security_policy
 from camdensity.settings import (
     CAMERA_TYPES,
@@ -327,7 +327,7 @@ async def get_moderation_page(reports: ReportsDep, request: Request) -> Response
     key = (base_url(request), basemap)
     page = reports.pages.get(key)
     if page is None:
-        url = f"{base_url(request)}/basemap/{{z}}/{{x}}/{{y}}.mvt" if basemap else None
+        url = basemap_tiles_url(request) if basemap else None
         page = await run_in_threadpool(moderation_page, url, reports.settings.reports_duplicate_m)
         reports.pages = {key: page}  # one page per process: the newest basemap
     body, policy = page
