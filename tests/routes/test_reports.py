@@ -8,7 +8,6 @@ import hashlib
 import logging
 import subprocess
 from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import psycopg
@@ -20,9 +19,9 @@ from camdensity import roles, testing
 from camdensity.cluster import pg_bindir
 from camdensity.service import report_queue
 from camdensity.service.abuse import ClientLimiter, ProofOfWork, client_address, solve
-from camdensity.service.main import create_app
 from camdensity.settings import ReportSettings, database_settings
 from routes.test_tiles import decode, tile_of
+from routes.test_web import app_with
 
 HERE = (60.1699, 24.9384)  # lat, lon: central Helsinki
 FAST = {"reports_enabled": "true", "reports_pow_bits": "6"}
@@ -35,22 +34,6 @@ def reports_db(admin_url: str) -> Iterator[str]:
         yield url
     finally:
         testing.drop_database(admin_url, url)
-
-
-@contextmanager
-def app_with(monkeypatch: pytest.MonkeyPatch, url: str, **env: str) -> Iterator[TestClient]:
-    """A client of an app made under these CAMDENSITY_* settings, pointed at `url`."""
-    with monkeypatch.context() as m:
-        m.setenv("DATABASE_URL", url)
-        for key, value in env.items():
-            m.setenv(f"CAMDENSITY_{key.upper()}", value)
-        testing.clear_settings()
-        try:
-            with TestClient(create_app(url)) as c:
-                yield c
-        finally:
-            testing.clear_settings()
-    testing.clear_settings()
 
 
 def report(client: TestClient, lat: float = HERE[0], lon: float = HERE[1],
