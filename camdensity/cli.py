@@ -16,6 +16,7 @@ from rich.markup import escape
 from camdensity import __version__, db
 from camdensity.cluster import Cluster, ClusterError
 from camdensity.ingest.errors import first_line
+from camdensity.roles import RoleError
 from camdensity.settings import database_settings, service_settings
 
 EXIT_CODES = (
@@ -64,12 +65,11 @@ def _root(
 
 
 def migrated_url() -> str:
-    """The store's URL, with the cluster started (embedded) and migrations applied."""
+    """The owner's URL (never a superuser's), with the cluster started (embedded), the roles
+    bootstrapped and migrations applied."""
     try:
-        url = db.database_url()
-        with db.connect(url) as conn:
-            db.migrate(conn)
-    except ClusterError as exc:
+        url = db.migrated_owner_url()
+    except (ClusterError, RoleError) as exc:
         fail(str(exc))
     except psycopg.OperationalError as exc:
         fail(f"cannot reach the store ({_where()}): {first_line(exc)}")
@@ -130,8 +130,10 @@ def db_url() -> None:
 def migrate() -> None:
     """Apply the schema migrations that are not applied yet."""
     try:
-        with db.connect(db.database_url()) as conn:
+        with db.connect(db.owner_url()) as conn:
             applied = db.migrate(conn)
+    except RoleError as exc:
+        fail(str(exc))
     except (ClusterError, psycopg.Error) as exc:
         fail(f"cannot migrate the store ({_where()}): {first_line(exc)}")
     console.print(f"applied: {', '.join(applied)}" if applied else "schema up to date")

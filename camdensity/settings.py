@@ -60,6 +60,14 @@ class DatabaseSettings(BaseSettings):
     # the owner needs none, as with the embedded cluster's peer authentication).
     api_role: str = Field(default="camdensity_api", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
     api_database_url: str | None = None
+    # Migrations, imports, builds and exports run as this role, a real login that owns the
+    # database and its tables but is no superuser (camdensity/roles.py). Its credentials:
+    # CAMDENSITY_OWNER_DATABASE_URL when given (then no superuser is needed at all: a DBA made the
+    # role and the untrusted extensions); else, when DATABASE_URL's user is a superuser, that
+    # user only bootstraps (extensions, roles, ownership) and the owner's URL is derived from it
+    # as the API role's is; when it is not a superuser (a managed database), it is the owner.
+    owner_role: str = Field(default="camdensity_owner", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    owner_database_url: str | None = None
     # Crowdsourced reports (issue 11): `POST /reports` writes through the reporter role (INSERT
     # into the queue and DELETE by receipt, nothing else); moderation through the moderator role.
     # Credentials as for the API role: *_DATABASE_URL when given, else derived from the owner's.
@@ -76,7 +84,7 @@ class DatabaseSettings(BaseSettings):
 
     @property
     def embedded(self) -> bool:
-        return self.database_url is None
+        return self.database_url is None and self.owner_database_url is None
 
     @property
     def home(self) -> Path:
@@ -89,9 +97,10 @@ class DatabaseSettings(BaseSettings):
 
     @property
     def url(self) -> str:
-        """The libpq URL every command connects to."""
-        if self.database_url:
-            return self.database_url
+        """The URL the store is reached with first: DATABASE_URL (possibly a superuser, which only
+        bootstraps: camdensity.roles), else the owner's, else the embedded cluster's superuser."""
+        if self.database_url or self.owner_database_url:
+            return self.database_url or str(self.owner_database_url)
         return (
             f"postgresql://{self.pg_user}@/{self.pg_database}"
             f"?host={self.socket_dir}&port={self.pg_port}"

@@ -53,8 +53,9 @@ def create_app(database_url: str | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings = database_settings()
-        owner_url = database_url or db.database_url(settings)
-        # Never as the owner: the API reads through its own role, set up here by the owner.
+        # Never as the owner or a superuser: the API reads through its own role, granted its
+        # rights here by the owner (after the bootstrap, when DATABASE_URL is a superuser's).
+        owner_url = await run_in_threadpool(db.owner_url, settings, database_url)
         url = await run_in_threadpool(roles.prepare_api, owner_url, settings)
         app.state.pool = await open_pool(settings, url)
         app.state.reports = None

@@ -1,30 +1,25 @@
--- The reporter and moderator roles of crowdsourced reports (issue 11) and their grants. No
--- parameters: {reporter}, {moderator} (settings, checked against their pattern) and {database}
--- are identifiers composed by camdensity.roles. Run with the API role's grants (after every
--- migration and at service start-up).
--- Neither role owns anything, creates anything or belongs to any role. Unlike the API role they
--- are not read-only by default: the reporter must INSERT, and a SECURITY DEFINER function could
--- not lift the API role's read-only transaction (transaction_read_only cannot be switched off
--- once a statement ran), so each writer is a login role of its own with the narrowest grants.
-DO $body$
-BEGIN
-    CREATE ROLE {reporter} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS NOINHERIT;
-EXCEPTION WHEN duplicate_object OR unique_violation THEN
-    NULL;
-END
-$body$;
-DO $body$
-BEGIN
-    CREATE ROLE {moderator} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS NOINHERIT;
-EXCEPTION WHEN duplicate_object OR unique_violation THEN
-    NULL;
-END
-$body$;
+-- The grants of the reporter and moderator roles of crowdsourced reports (issue 11), run as the
+-- owner with the API role's (after every migration and at service start-up); the roles
+-- themselves are made by role_report_create.sql. No parameters: {reporter}, {moderator}
+-- (settings, checked against their pattern) and {database} are identifiers composed by
+-- camdensity.roles.
 GRANT CONNECT ON DATABASE {database} TO {reporter}, {moderator};
 GRANT USAGE ON SCHEMA public TO {reporter}, {moderator};
--- Whatever a default privilege or an earlier grant gave them, they start from nothing here.
-REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {reporter}, {moderator};
-REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM {reporter}, {moderator};
+-- Whatever an earlier grant gave them, they start from nothing here (on every table and sequence
+-- the owner may grant on: not ... ON ALL TABLES, which fails on one someone else keeps in public).
+DO $body$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN
+        SELECT c.oid::regclass AS name FROM pg_class c
+        WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
+          AND pg_has_role(c.relowner, 'USAGE')
+    LOOP
+        EXECUTE format('REVOKE ALL ON %s FROM {reporter}, {moderator}', r.name);
+    END LOOP;
+END
+$body$;
 -- Reporter: insert a report; count its area's reports this hour (the per-area limit); delete a
 -- pending one by its receipt's hash. It reads no position, type or note of any report.
 GRANT INSERT (receipt_sha256, challenge_sha256, camera_type, operator_type, operator, direction,
