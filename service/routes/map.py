@@ -251,37 +251,54 @@ class MapBasemap:
         return f"basemap {html.escape(BASEMAP_ATTRIBUTION)}"
 
 
+def json_in_script(doc: Any) -> str:
+    """JSON safe inside a <script> element (`<` escaped so nothing can close it)."""
+    return json.dumps(doc, ensure_ascii=False).replace("<", "\\u003c")
+
+
+def layout_context(
+    filters: TileFilters, snapshot: str, built_at: str, sources: list[dict[str, Any]],
+    basemap_credit: str | None = None,
+) -> dict[str, Any]:
+    """What map_layout.html shows, for /map and the published bundle alike: the title bar naming
+    the filters, the legend (density or, comparing builds, change), the attribution with the build
+    and data dates, and the tooltips' fields."""
+    near = near_categories(filters)
+    return {
+        "ramp": change_labels() if filters.compare else ramp_labels(),
+        "legend_title": (f"Change in cameras since {filters.compare}" if filters.compare
+                         else "Cameras per km²"),
+        "compare": filters.compare,
+        "near_outline": NEAR_SITE_OUTLINE,
+        "near_radius_m": f"{method_settings().near_site_radius_m:g}",
+        "near_categories": "" if filters.compare else " / ".join(near),
+        "site_colours": [] if filters.compare else [
+            (c, SITE_COLOURS[c]) for c in SITE_COLOURS
+            if filters.categories is None or c in filters.categories],
+        "filters": describe_filters(filters),
+        "snapshot": snapshot,
+        "built_at": built_at,
+        "data_dates": data_dates(sources),
+        "attribution": attribution(sources) + (f" · {basemap_credit}" if basemap_credit else ""),
+        "hex_tooltip_fields": json_in_script([[k, k.replace("_", " ")] for k in HEXAGON_FIELDS]),
+        "site_tooltip_fields": json_in_script([[k, k.replace("_", " ")] for k in SITE_FIELDS]),
+    }
+
+
 def render_page(
     tiles_url: str, lat: float, lon: float, zoom: float, filters: TileFilters,
     snapshot: str, built_at: str, sources: list[dict[str, Any]], basemap: MapBasemap | None = None,
 ) -> str:
     """The whole HTML page."""
-    near = near_categories(filters)
     offline = basemap.tiles_url if basemap and not basemap.external_style else None
     return _templates.get_template("map.html").render(
         deck_bundle=deck_bundle(),
         mvt_worker=mvt_worker(),
         deck_json=deck_json(tiles_url, lat, lon, zoom, filters, offline),
         lib_url=basemap.lib_url if basemap else None,
-        basemap_gl=(json.dumps(basemap.gl_config(), ensure_ascii=False).replace("<", "\\u003c")
-                    if basemap else None),
-        ramp=change_labels() if filters.compare else ramp_labels(),
-        legend_title=(f"Change in cameras since {filters.compare}" if filters.compare
-                      else "Cameras per km²"),
-        compare=filters.compare,
-        near_outline=NEAR_SITE_OUTLINE,
-        near_radius_m=f"{method_settings().near_site_radius_m:g}",
-        near_categories="" if filters.compare else " / ".join(near),
-        site_colours=[] if filters.compare else [
-            (c, SITE_COLOURS[c]) for c in SITE_COLOURS
-            if filters.categories is None or c in filters.categories],
-        filters=describe_filters(filters),
-        snapshot=snapshot,
-        built_at=built_at,
-        data_dates=data_dates(sources),
-        attribution=attribution(sources) + (f" · {basemap.attribution()}" if basemap else ""),
-        hex_tooltip_fields=json.dumps([[k, k.replace("_", " ")] for k in HEXAGON_FIELDS]),
-        site_tooltip_fields=json.dumps([[k, k.replace("_", " ")] for k in SITE_FIELDS]),
+        basemap_gl=json_in_script(basemap.gl_config()) if basemap else None,
+        **layout_context(filters, snapshot, built_at, sources,
+                         basemap.attribution() if basemap else None),
     )
 
 

@@ -185,6 +185,21 @@ def test_metadata_and_documents_are_tilejson(bundle: Path, client: TestClient) -
     assert "basemap © OpenStreetMap contributors" in (bundle / "index.html").read_text()
 
 
+def test_sites_geojson_is_what_sites_answers(bundle: Path, client: TestClient) -> None:
+    doc = json.loads((bundle / "sites.geojson").read_text())
+    api = client.get("/sites", params={"limit": 1000}).json()
+    assert api["total"] == len(doc["features"]) > 1
+    # The same fields, figures and order (most watched first) as the API: the same privacy rule.
+    assert [f["properties"] for f in doc["features"]] == api["sites"]
+    for feature in doc["features"]:
+        p = feature["properties"]
+        assert feature["id"] == p["id"]
+        assert feature["geometry"] == {"type": "Point", "coordinates": [
+            pytest.approx(p["lon"], abs=1e-7), pytest.approx(p["lat"], abs=1e-7)]}
+    assert doc["camdensity"]["snapshot"] == api["data_version"] == "tiles-synth-1"
+    assert "sites.geojson" in (bundle / "README.txt").read_text()
+
+
 def test_box_and_filters_match_the_live_filtered_tiles(
     db: str, client: TestClient, tmp_path: Path
 ) -> None:
@@ -202,6 +217,12 @@ def test_box_and_filters_match_the_live_filtered_tiles(
     params = {"types": "alpr,cctv", "categories": "clinic"}
     assert_equals_live(client, tiles, SMALL_BOX, range(10, 16), params, margin=0)
     assert not (out / "hexagons-r9.csv").exists()
+    # The sites of that box and category, as /sites answers for them.
+    sites = json.loads((out / "sites.geojson").read_text())["features"]
+    api = client.get("/sites", params={"category": "clinic", "bbox": box, "limit": 1000}).json()
+    assert [f["properties"] for f in sites] == api["sites"]
+    assert {f["properties"]["category"] for f in sites} == {"clinic"}
+    assert 0 < len(sites) < client.get("/sites").json()["total"]
 
 
 def test_out_dir_must_be_a_bundle_link(tmp_path: Path) -> None:
@@ -270,6 +291,10 @@ def test_bundle_opens_from_a_static_server(bundle: Path, tmp_path: Path) -> None
         roads = page.evaluate("camdensityMap.queryRenderedFeatures({layers: ['basemap-road-major', "
                               "'basemap-road-medium', 'basemap-road-minor']}).length")
         assert roads > 0 and any(u.endswith("/basemap.pmtiles") for u in ranged)
+        # The sites are drawn, the same ones sites.geojson lists.
+        drawn = page.evaluate("camdensityMap.queryRenderedFeatures({layers: ['sites']}).map((f) => f.properties.id)")
+        listed = {f["id"] for f in json.loads((bundle / "sites.geojson").read_text())["features"]}
+        assert drawn and set(drawn) <= listed
         # Close in: street names, drawn with the bundled font (no glyph server, no other origin).
         page.goto(f"{base}/index.html?lat={CENTER[1]}&lon={CENTER[0]}&zoom=16")
         page.wait_for_selector("body[data-loaded='true']", state="attached", timeout=60_000)
@@ -438,6 +463,27 @@ def test_live_map_draws_names_over_the_hexagons(db: str, basemap: Path, tmp_path
         # Offline: the font came from here, nothing from another origin.
         assert any(u.endswith("/fonts/noto-sans-latin-400-normal.woff2") for u in requests), requests
         assert all(u.startswith((base, "data:", "blob:")) for u in requests), requests
+
+
+def test_bundle_page_and_live_map_show_the_same_layout(
+    db: str, basemap: Path, bundle: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One layout (map_layout.html) for both: title bar, legend and attribution are the same text."""
+    def chrome(page: str) -> list[str]:
+        return [re.search(pattern, page, re.DOTALL).group(0) for pattern in (  # type: ignore[union-attr]
+            r'<header id="title">.*?</header>', r'<div id="legend".*?<div id="attribution".*?</div>')]
+
+    monkeypatch.setenv("CAMDENSITY_BASEMAP_PATH", str(basemap))
+    testing.clear_settings()
+    try:
+        with TestClient(create_app(db)) as c:
+            live = c.get("/map", params={"zoom": 12}).text
+    finally:
+        monkeypatch.undo()
+        testing.clear_settings()
+    published = (bundle / "index.html").read_text()
+    assert chrome(live) == chrome(published)
+    assert "basemap © OpenStreetMap contributors (ODbL-1.0) · camdensity" in chrome(published)[1]
 
 
 def test_map_contacts_no_other_origin_by_default(db: str, basemap: Path) -> None:
