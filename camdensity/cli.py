@@ -28,7 +28,7 @@ app = typer.Typer(help=__doc__, epilog=EXIT_CODES, no_args_is_help=True,
                   pretty_exceptions_enable=False)
 db_app = typer.Typer(help="The embedded PostGIS cluster (ignored when DATABASE_URL is set).")
 ingest_app = typer.Typer(help="Import cameras, sensitive sites or addresses from a file.")
-export_app = typer.Typer(help="Export hexagon summaries.")
+export_app = typer.Typer(help="Export hexagon summaries, or approved reports for OpenStreetMap.")
 app.add_typer(db_app, name="db")
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(export_app, name="export")
@@ -157,6 +157,19 @@ def serve(
         "camdensity.service.main:app", host=host or settings.host, port=port or settings.port,
         access_log=False, proxy_headers=False, server_header=False, log_config=log_config(),
     )
+
+
+@app.command("admin-key")
+def admin_key() -> None:
+    """Make a new moderation API key and print it once; the previous key stops working.
+
+    The store keeps only its SHA-256. Send it as `Authorization: Bearer KEY` to /admin/reports.
+    """
+    from camdensity.service.report_queue import new_admin_key
+
+    key = new_admin_key(migrated_url())
+    console.print("new admin key (shown once; the previous one no longer works):")
+    typer.echo(key)
 
 
 # --- ingest commands are registered below by ingest/cli.py --------------------------------
@@ -535,6 +548,22 @@ def export_hexagons(
         f"wrote {plan.rows} hexagons (resolution {request.resolution}, snapshot "
         f"{plan.snapshot.snapshot}) to {output} ({output.stat().st_size:,} bytes)"
     )
+
+
+@export_app.command("reports")
+def export_reports(
+    output: Annotated[Path, typer.Option("--output", "-o", help="File to write (.osm).")],
+    fmt: Annotated[str, typer.Option(
+        "--format", "-f", help="osm: OSM XML of new nodes, ready to review in JOSM.")] = "osm",
+) -> None:
+    """Export approved crowdsourced reports for OpenStreetMap (private cameras left out)."""
+    from camdensity.report_export import export_reports_osm
+
+    if fmt.lower() != "osm":
+        fail(f"unknown format {fmt!r}: use --format osm")
+    n = export_reports_osm(migrated_url(), output)
+    typer.echo(f"wrote {n} approved reports to {output} (private/residential cameras are never "
+               "exported; review every node in JOSM before uploading)")
 
 
 # --- publish: a static bundle (PMTiles archive, map page, style, exports) ------------------

@@ -88,7 +88,8 @@ class Cluster:
         ident = "".join(
             f"camdensity {user} {role}\n"
             for role in dict.fromkeys((self.settings.pg_user, self.settings.owner_role,
-                                       self.settings.api_role))
+                                       self.settings.api_role, self.settings.reporter_role,
+                                       self.settings.moderator_role))
         )
         return {"pg_hba.conf": hba, "pg_ident.conf": ident}
 

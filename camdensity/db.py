@@ -71,4 +71,5 @@ def migrate(conn: psycopg.Connection) -> list[str]:
             applied.append(name)
         # After every migration, so the read-only role covers the tables they added.
         roles.grant_api_role(conn, database_settings())
+        roles.grant_report_roles(conn, database_settings())
     return applied

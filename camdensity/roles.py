@@ -1,10 +1,12 @@
-"""Least privilege: three roles and their credentials. A superuser only bootstraps (untrusted
+"""Least privilege: the project's roles and their credentials. A superuser only bootstraps (untrusted
 extensions, the roles, ownership); the owner migrates, imports, builds and grants; the API reads.
 
 A new project role (e.g. one that may only queue reports) follows the API role's pattern: a
 `role_<name>_create.sql` run by `bootstrap`, a `<name>_role_grant.sql` run as the owner after
 migrations, credentials derived with `derived_url`, and a line in the embedded cluster's
-pg_ident.conf (camdensity.cluster).
+pg_ident.conf (camdensity.cluster). The report roles (issue 11) do: the reporter may only queue
+a report and withdraw one by receipt, the moderator decides (role_report_create.sql,
+report_role_grant.sql).
 """
 
 from __future__ import annotations
@@ -186,8 +188,40 @@ def create_api_role(conn: psycopg.Connection, settings: DatabaseSettings) -> Non
     conn.execute(_query("role_api_create", role=pgsql.Identifier(role)))
 
 
+def report_credentials(owner_url: str, settings: DatabaseSettings) -> dict[str, tuple[str, str | None]]:
+    """Role -> (URL, password to give it, or None) of the reporter and moderator roles:
+    CAMDENSITY_REPORTER_DATABASE_URL / CAMDENSITY_MODERATOR_DATABASE_URL when given, else the
+    owner's URL with the role as user and a password derived from the owner's."""
+    out = {}
+    for role, given, kind in ((settings.reporter_role, settings.reporter_database_url, "reporter"),
+                              (settings.moderator_role, settings.moderator_database_url,
+                               "moderator")):
+        out[role] = (given, None) if given else derived_url(owner_url, role, kind)
+    return out
+
+
+def create_report_roles(conn: psycopg.Connection, settings: DatabaseSettings) -> None:
+    """Create the reporter and moderator roles when missing and not given by URL (as a superuser
+    or an owner that may create roles)."""
+    for role, given, setting in (
+            (settings.reporter_role, settings.reporter_database_url,
+             "CAMDENSITY_REPORTER_DATABASE_URL"),
+            (settings.moderator_role, settings.moderator_database_url,
+             "CAMDENSITY_MODERATOR_DATABASE_URL")):
+        if given or _one(conn, "SELECT 1 FROM pg_roles WHERE rolname = %s", role):
+            continue
+        if not may_create_roles(conn):
+            raise RoleError(
+                f"the report role {role!r} does not exist and {_one(conn, 'SELECT current_user')} "
+                f"may not create roles: a DBA must run `CREATE ROLE {role} LOGIN NOINHERIT;`, or "
+                f"set {setting}"
+            )
+        conn.execute(_query("role_report_create", role=pgsql.Identifier(role)))
+
+
 def bootstrap(conn: psycopg.Connection, settings: DatabaseSettings, owner_password: str | None,
-              api_password: str | None) -> None:
+              api_password: str | None,
+              report_passwords: dict[str, str | None] | None = None) -> None:
     """As a superuser: the untrusted extensions, the owner and API roles with their passwords,
     and the owner's ownership of the database, schema public and the project's objects.
 
@@ -206,6 +240,9 @@ def bootstrap(conn: psycopg.Connection, settings: DatabaseSettings, owner_passwo
         if not settings.api_database_url:
             create_api_role(conn, settings)
             set_password(conn, settings.api_role, api_password)
+        create_report_roles(conn, settings)
+        for role, password in (report_passwords or {}).items():
+            set_password(conn, role, password)
 
 
 def prepare_owner(url: str, settings: DatabaseSettings) -> str:
@@ -221,7 +258,9 @@ def prepare_owner(url: str, settings: DatabaseSettings) -> str:
             require_extensions(conn)
             return given or url
         owner, owner_password = owner_credentials(url, settings)
-        bootstrap(conn, settings, owner_password, api_credentials(owner, settings)[1])
+        bootstrap(conn, settings, owner_password, api_credentials(owner, settings)[1],
+                  {role: password for role, (_url, password)
+                   in report_credentials(owner, settings).items()})
     return owner
 
 
@@ -253,3 +292,34 @@ def prepare_api(owner_url: str, settings: DatabaseSettings) -> str:
     with psycopg.connect(owner_url, connect_timeout=settings.connect_timeout_s) as conn:
         grant_api_role(conn, settings, password)
     return url
+
+
+def grant_report_roles(conn: psycopg.Connection, settings: DatabaseSettings,
+                       passwords: dict[str, str | None] | None = None) -> None:
+    """As the owner: give the reporter and moderator roles their narrow grants
+    (report_role_grant.sql), creating them and setting `passwords` where the owner may manage
+    roles (a managed database's owner). Refuses a report role with powers."""
+    reporter, moderator = settings.reporter_role, settings.moderator_role
+    if _one(conn, "SELECT current_user") in (reporter, moderator, settings.api_role):
+        return  # connected as one of them: it cannot grant anything
+    database = _one(conn, "SELECT current_database()")
+    with conn.transaction():
+        create_report_roles(conn, settings)
+        conn.execute(_query("report_role_grant", reporter=pgsql.Identifier(reporter),
+                            moderator=pgsql.Identifier(moderator),
+                            database=pgsql.Identifier(database)))
+        if may_create_roles(conn):
+            for role, password in (passwords or {}).items():
+                set_password(conn, role, password)
+    for role, what, setting in ((reporter, "reporter", "CAMDENSITY_REPORTER_ROLE"),
+                                (moderator, "moderator", "CAMDENSITY_MODERATOR_ROLE")):
+        refuse_powers(conn, role, what, "only do its own job", setting)
+
+
+def prepare_reports(owner_url: str, settings: DatabaseSettings) -> tuple[str, str]:
+    """Grant the report roles their rights as the owner; their URLs (reporter, moderator)."""
+    creds = report_credentials(owner_url, settings)
+    with psycopg.connect(owner_url, connect_timeout=settings.connect_timeout_s) as conn:
+        grant_report_roles(conn, settings, {role: password for role, (_url, password)
+                                            in creds.items()})
+    return creds[settings.reporter_role][0], creds[settings.moderator_role][0]

@@ -33,7 +33,8 @@ def clear_settings() -> None:
     """Forget the cached settings, so the next read sees the environment as it is now."""
     for fn in (settings_mod.database_settings, settings_mod.method_settings,
                settings_mod.service_settings, settings_mod.evidence_settings,
-               settings_mod.log_settings, settings_mod.ingest_settings):
+               settings_mod.log_settings, settings_mod.ingest_settings,
+               settings_mod.report_settings):
         fn.cache_clear()
 
 

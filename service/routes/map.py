@@ -33,7 +33,14 @@ from camdensity.service.routes.tiles import (
 )
 from camdensity.service.security import content_security_policy
 from camdensity.service.snapshot import Snapshot
-from camdensity.settings import method_settings, service_settings
+from camdensity.settings import (
+    CAMERA_TYPES,
+    OPERATOR_TYPES,
+    REPORT_MOUNTS,
+    method_settings,
+    report_settings,
+    service_settings,
+)
 from camdensity.tiles.basemap import BASEMAP_ATTRIBUTION, names_style, vector_source
 from camdensity.tiles.filters import TileFilters
 from camdensity.tiles.source import Extent
@@ -224,6 +231,12 @@ def deck_json(
     return deck.to_json().replace("<", "\\u003c")
 
 
+def report_control() -> bool:
+    """Whether /map shows the "Report a camera" control (reports on, and the control asked for)."""
+    settings = report_settings()
+    return settings.reports_enabled and settings.reports_map_control
+
+
 @dataclass(frozen=True)
 class MapBasemap:
     """What /map draws under and over the hexagons: the offline basemap (deck.gl draws its water,
@@ -292,6 +305,10 @@ def render_page(
     """The whole HTML page."""
     offline = basemap.tiles_url if basemap and not basemap.external_style else None
     return _templates.get_template("map.html").render(
+        # The "Report a camera" control (report_camera.html), off unless the host turned it on.
+        report_control=report_control(), report_types=CAMERA_TYPES,
+        report_operators=OPERATOR_TYPES, report_mounts=REPORT_MOUNTS,
+        report_note_max=report_settings().reports_note_max_chars,
         deck_bundle=deck_bundle(),
         mvt_worker=mvt_worker(),
         deck_json=deck_json(tiles_url, lat, lon, zoom, filters, offline),
@@ -347,9 +364,10 @@ async def get_map(
         basemap = MapBasemap(
             f"{base_url(request)}/map/lib", basemap_tiles_url(request), f"{base_url(request)}/fonts/",
             external)
-    key = (snapshot.snapshot, base_url(request), lat, lon, zoom, filters, stamp, external)
+    control = report_control()  # the "Report a camera" control changes the page
+    key = (snapshot.snapshot, base_url(request), lat, lon, zoom, filters, stamp, external, control)
     headers = document_headers(request, snapshot.snapshot, filters, "map", lat, lon, zoom, stamp,
-                               external, queried_place=lat is not None or lon is not None)
+                               external, control, queried_place=lat is not None or lon is not None)
     if etag_matches(request.headers.get("if-none-match"), headers["ETag"]):
         return Response(status_code=304, headers=headers)
     entry = source.pages.get(key)

@@ -27,6 +27,7 @@ $body$;
 ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO {role};
 -- Not published: raw reports and fused cameras (exact positions of private cameras; the API
 -- reads camera_published, ingest/privacy.py), rejected raw rows, import history and the
--- migration ledger. A new private table belongs in this list.
+-- migration ledger; the report queue and its keys (issue 11: the reporter role writes the
+-- queue, the moderator role reads it). A new private table belongs in this list.
 REVOKE ALL ON camera, camera_report, camera_report_removed, rejected_row, source_version,
-    schema_migration FROM {role};
+    schema_migration, report_queue, report_admin_key, report_pow_key FROM {role};
