@@ -80,6 +80,12 @@ class SnapshotCache:
                 self._read_at = self._failed_at - self.ttl + self.OUTAGE_RETRY_S
         return self._snapshot
 
+    def fresh(self) -> Snapshot | None:
+        """The current version when it was read within the TTL (no I/O), else None."""
+        if time.monotonic() - self._read_at > self.ttl:
+            return None
+        return self._snapshot
+
     def check_store(self) -> None:
         """Raise PoolTimeout at once when the store failed within the last OUTAGE_RETRY_S: a
         request that needs it then answers 503 without waiting out the pool timeout again."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 from dataclasses import dataclass
 
@@ -17,10 +18,24 @@ from camdensity.tiles.grid import resolution_for_zoom
 
 @dataclass(frozen=True)
 class Tile:
-    """Encoded MVT bytes (b'' for an empty tile) and the data version they were read from."""
+    """A tile gzipped once when rendered (b'' when empty) and the data version it was read from.
+
+    Cached as gzip: a client that accepts gzip (every browser) gets these very bytes, so a cached
+    tile is never compressed again; `data` decompresses for the rare client that does not.
+    """
 
     snapshot: str
-    data: bytes
+    gzipped: bytes
+
+    @property
+    def data(self) -> bytes:
+        """The MVT bytes (b'' for an empty tile)."""
+        return gzip.decompress(self.gzipped) if self.gzipped else b""
+
+
+def gzip_tile(data: bytes) -> bytes:
+    """`data` gzipped (level 6, no timestamp: the same tile gives the same bytes), b'' if empty."""
+    return gzip.compress(data, compresslevel=6, mtime=0) if data else b""
 
 
 @dataclass(frozen=True)
@@ -106,8 +121,9 @@ class TileSource:
             )
         # The query read the snapshot in the same statement as the cells: cache under that one.
         self.snapshots.observe(read_snapshot)
-        self.tiles.put((read_snapshot, z, x, y, filters), data)
-        return Tile(read_snapshot, data)
+        gzipped = gzip_tile(data)
+        self.tiles.put((read_snapshot, z, x, y, filters), gzipped)
+        return Tile(read_snapshot, gzipped)
 
     async def extent(self, pool: AsyncConnectionPool, snapshot: str) -> Extent | None:
         """The hexagons' extent in this data version (None when there are no hexagons)."""
