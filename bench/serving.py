@@ -318,7 +318,10 @@ def coverage_sql_values() -> dict[str, str]:
     """coverage.sql's parameters as the route passes them, in pgbench's words."""
     from camdensity.service.routes import coverage
 
-    return {name: str(value) for name, value in
+    def literal(value: Any) -> str:
+        return "NULL" if value is None else str(value)
+
+    return {name: literal(value) for name, value in
             coverage.statement_parameters(0.0, 0.0, COVERAGE_RADIUS_M).items()} | {
         "lat": ":lat", "lon": ":lon"}
 
