@@ -290,7 +290,7 @@ def tipg(url: str, port: int, work: Path) -> Any:
 def tile_sql_script(tiles: list[tuple[int, int, int, int]]) -> str:
     """pgbench: one of the sampled tiles at random, then tile_mvt.sql with the API's parameters."""
     text = sql.query("tile_mvt").strip().rstrip(";")
-    text = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
+    text = "\n".join(line.split("--")[0] for line in text.splitlines())
     types = "{" + ",".join(CAMERA_TYPES) + "}"
     operators = "{" + ",".join(OPERATOR_TYPES) + "}"
     values = {10: str(evidence_settings().fov_min_zoom), 9: str(method_settings().near_site_radius_m),
@@ -305,8 +305,10 @@ def tile_sql_script(tiles: list[tuple[int, int, int, int]]) -> str:
 
 def coverage_sql_script(points: list[tuple[float, float]]) -> str:
     """pgbench: one of the sampled points at random, then coverage.sql for a 200 m radius."""
-    text = sql.query("coverage").strip().rstrip(";")
-    text = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
+    from camdensity.service.routes import coverage
+
+    text = coverage.coverage_statement().as_string(None)
+    text = "\n".join(line.split("--")[0] for line in text.splitlines())
     for name, value in coverage_sql_values().items():
         text = text.replace(f"%({name})s", value)
     text = " ".join(text.split())
