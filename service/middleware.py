@@ -54,25 +54,26 @@ NO_FILTERS = TileFilters.parse(None, None, None)
 
 
 class CachedTiles:
-    """A cached tile for a client that takes gzip, answered before routing (pure ASGI).
+    """Plain tiles for a client that takes gzip, answered before routing (pure ASGI).
 
-    Only the plain tile URL (no query: no filters) while the data version is fresh in the
-    snapshot cache and the tile is in the tile cache: then the answer is the route's (same
-    status, headers and gzip bytes) without FastAPI's routing and parameter validation, which
-    cost more than the rest of a cached tile together. Anything else goes to the route.
+    Only the tile URL without a query (no filters) while the data version is fresh in the
+    snapshot cache: the tile from the cache, or rendered into it on a miss through the same
+    TileSource, answered as the route answers (same status, headers and gzip bytes) without
+    FastAPI's routing and parameter validation, which cost more than the rest of a cached tile
+    together. Anything else, and any failure (the route then answers 503 at once: the source
+    remembers the store failed), goes to the route.
     """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
         # The route each extension stands for, put in the scope for RequestMetrics' label.
-        self.routes: dict[str, Any] = {
-            ext: next(r for r in router.routes if getattr(r, "path", None) == f"/tiles/{{z}}/{{x}}/{{y}}.{ext}")
-            for ext in ("mvt", "pbf")
-        }
+        paths = {f"/tiles/{{z}}/{{x}}/{{y}}.{ext}": ext for ext in ("mvt", "pbf")}
+        self.routes: dict[str, Any] = {paths[r.path]: r for r in router.routes
+                                       if getattr(r, "path", None) in paths}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Answer from the cache when it can, else pass the request on."""
-        answer = self._cached(scope) if scope["type"] == "http" else None
+        """Answer a plain tile when it can, else pass the request on."""
+        answer = await self._answer(scope) if scope["type"] == "http" else None
         if answer is None:
             await self.app(scope, receive, send)
             return
@@ -80,8 +81,8 @@ class CachedTiles:
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
-    def _cached(self, scope: Scope) -> tuple[int, list[tuple[bytes, bytes]], bytes] | None:
-        """(status, headers, body) of the cached answer, or None when the route must answer."""
+    async def _answer(self, scope: Scope) -> tuple[int, list[tuple[bytes, bytes]], bytes] | None:
+        """(status, headers, body) of the route's answer, or None when the route must answer."""
         if scope["method"] != "GET" or scope["query_string"]:
             return None
         match = TILE_PATH.fullmatch(scope["path"])
@@ -108,10 +109,13 @@ class CachedTiles:
         if etag_matches(etag_seen, etag):
             status, body = 304, b""
         else:
-            cached = source.tiles.get((snapshot.snapshot, z, x, y, NO_FILTERS))
-            if not isinstance(cached, bytes):
+            try:
+                tile = await source.tile(scope["app"].state.pool, snapshot.snapshot, z, x, y,
+                                         NO_FILTERS)
+            except Exception:  # noqa: BLE001 - the route answers it (503, with its handlers)
                 return None
-            status, body = (200, cached) if cached else (204, b"")
+            etag = source.etag(tile.snapshot, NO_FILTERS)
+            status, body = (200, tile.gzipped) if tile.gzipped else (204, b"")
         scope["route"] = self.routes[match[4]]
         headers = [(k.lower().encode(), v.encode()) for k, v in cache_headers().items()]
         headers.append((b"etag", etag.encode()))

@@ -92,6 +92,10 @@ class SnapshotCache:
         if time.monotonic() - self._failed_at < self.OUTAGE_RETRY_S:
             raise PoolTimeout("the store failed a moment ago")
 
+    def failed(self) -> None:
+        """A query found the store unreachable: check_store() answers for it a second."""
+        self._failed_at = time.monotonic()
+
     def observe(self, snapshot_id: str | None) -> None:
         """A query saw `snapshot_id`: if it is not the cached one, drop caches and re-read soon."""
         known = self._snapshot.snapshot if self._snapshot else None

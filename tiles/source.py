@@ -6,8 +6,9 @@ import gzip
 import hashlib
 from dataclasses import dataclass
 
+import psycopg
 from psycopg import AsyncConnection, AsyncRawCursor
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from camdensity import sql
 from camdensity.settings import MethodSettings, ServiceSettings, evidence_settings
@@ -114,11 +115,15 @@ class TileSource:
         if isinstance(cached, bytes):
             return Tile(snapshot, cached)
         self.snapshots.check_store()
-        async with pool.connection() as conn:
-            read_snapshot, data = await render_tile(
-                conn, z, x, y, resolution_for_zoom(z, self.zoom_resolutions), filters,
-                self.near_radius_m, self.fov_min_zoom,
-            )
+        try:
+            async with pool.connection() as conn:
+                read_snapshot, data = await render_tile(
+                    conn, z, x, y, resolution_for_zoom(z, self.zoom_resolutions), filters,
+                    self.near_radius_m, self.fov_min_zoom,
+                )
+        except (psycopg.OperationalError, PoolTimeout):
+            self.snapshots.failed()  # the next request answers 503 without waiting again
+            raise
         # The query read the snapshot in the same statement as the cells: cache under that one.
         self.snapshots.observe(read_snapshot)
         gzipped = gzip_tile(data)
