@@ -143,6 +143,18 @@ def read_tile(path: Path, z: int, x: int, y: int) -> bytes | None:
     return bytes(data) if data else None
 
 
+def vector_source(tiles_url: str) -> dict[str, Any]:
+    """The basemap as a MapLibre vector source served as XYZ tiles at `tiles_url` (zooms 4-14)."""
+    return {"type": "vector", "tiles": [tiles_url], "minzoom": 4, "maxzoom": 14}
+
+
+def names_style(source: dict[str, Any], fonts_prefix: str) -> dict[str, Any]:
+    """A MapLibre style drawing only the basemap's place and street names (transparent elsewhere):
+    /map lays it over deck.gl's hexagons, so the names stay legible above the fill."""
+    return {"version": 8, "name": "camdensity basemap names", "sources": {"basemap": source},
+            "font-faces": font_faces(fonts_prefix), "layers": label_layers("basemap")}
+
+
 def font_faces(prefix: str) -> dict[str, Any]:
     """The style's `font-faces`: the label font's files under URL `prefix`."""
     return {FONT: [{"url": f"{prefix}{name}", "unicode-range": ranges} for name, ranges in FONT_FILES]}
