@@ -35,12 +35,12 @@ keys AS (
                    ELSE '{}'::jsonb END AS tags
     FROM (SELECT DISTINCT vocab_key AS k FROM staged) d
 ),
-vocab AS (
+vocab AS MATERIALIZED (  -- not inlined: the functions would run per row again
     SELECT k, camdensity_camera_type(k[1], tags, %(default_type)s::text) AS camera_type,
            camdensity_operator_type(k[2], tags) AS operator_type
     FROM keys
 ),
-directions AS (
+directions AS MATERIALIZED (
     SELECT direction, camdensity_direction_deg(direction) AS deg
     FROM (SELECT DISTINCT direction FROM staged WHERE direction IS NOT NULL) d
 )
