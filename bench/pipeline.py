@@ -181,11 +181,14 @@ def hexagon_rows(url: str) -> int:
 
 
 def export_ours(url: str, out: Path) -> float:
-    """Seconds of `camdensity export hexagons` to GeoParquet for every built resolution."""
+    """Seconds of our GeoParquet export (what `camdensity export hexagons` runs, in-process as
+    the geopandas peer is) of every built resolution."""
+    from camdensity.service.exports import ExportFormat, ExportRequest, export_to_file
+
     started = time.perf_counter()
     for r in RESOLUTIONS:
-        cli(url, "export", "hexagons", "--resolution", str(r), "--format", "parquet",
-            "--output", str(out / f"ours_r{r}.parquet"))
+        with (out / f"ours_r{r}.parquet").open("wb") as fh:
+            export_to_file(url, ExportRequest(resolution=r), ExportFormat.parquet, fh)
     return time.perf_counter() - started
 
 
