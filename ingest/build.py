@@ -37,7 +37,7 @@ import psycopg
 import pyarrow as pa
 
 from camdensity.evidence.record import record as record_evidence
-from camdensity.ingest import privacy
+from camdensity.ingest import baseline, privacy
 from camdensity.ingest.fuse import FUSE_LOCK, FuseResult, fuse
 from camdensity.ingest.pgcopy import read_arrays, write_arrays
 from camdensity.settings import SITE_CATEGORIES, MethodSettings, method_settings
@@ -50,7 +50,7 @@ CITY_PERCENTILE_RADIUS_M = 200
 _LONLAT = [("lon", "double precision"), ("lat", "double precision")]
 # A private aggregate carries its cell (ingest/privacy.py); -1 for the others.
 _SELECT_CAMERAS = (
-    "SELECT id, ST_X(geom), ST_Y(geom), coalesce(h3, -1) FROM camera_published ORDER BY id"
+    "SELECT id, ST_X(geom), ST_Y(geom), coalesce(h3, -1), count FROM camera_published ORDER BY id"
 )
 _SELECT_SITE_POINTS = "SELECT ST_X(centroid), ST_Y(centroid) FROM site"
 _SELECT_ADDRESS_POINTS = "SELECT ST_X(geom), ST_Y(geom) FROM address"
@@ -123,7 +123,8 @@ def build(conn: psycopg.Connection, settings: MethodSettings | None = None,
             say("publishing cameras by the privacy rule")
             withheld_devices = privacy.publish(conn, settings)
         cams = read_arrays(conn, _SELECT_CAMERAS, None,
-                           [("id", "bigint"), *_LONLAT, ("snapped", "bigint")])
+                           [("id", "bigint"), *_LONLAT, ("snapped", "bigint"),
+                            ("count", "integer")])
         if not map_kept:
             say("computing H3 cells")
             _stage_cells(conn, cams, settings.resolutions, settings.private_resolution)
@@ -144,9 +145,9 @@ def build(conn: psycopg.Connection, settings: MethodSettings | None = None,
             conn.execute(query("build_hexagons_surveyed"))
 
         say("computing the city baseline")
-        baseline_cells = _stage_baseline(conn, cams, settings.baseline_resolution)
         radii = sorted(set(settings.exposure_radii_m) | {CITY_PERCENTILE_RADIUS_M})
-        conn.execute(query("build_baseline"), {"radii": radii, "max_radius": max(radii)})
+        baseline_cells = _stage_baseline(conn, cams, settings.baseline_resolution, radii)
+        conn.execute(query("build_baseline"))
         conn.execute("ANALYZE baseline")  # the city percentile joins it (as hexagon_breakdown)
 
         if not map_kept:
@@ -286,8 +287,10 @@ def _stage_survey_cells(conn: psycopg.Connection, resolutions: list[int]) -> Non
     conn.execute(query("build_survey_cells"))
 
 
-def _stage_baseline(conn: psycopg.Connection, cams: dict[str, np.ndarray], resolution: int) -> int:
-    """COPY the baseline cells: those holding a camera, site or address, and their neighbours."""
+def _stage_baseline(conn: psycopg.Connection, cams: dict[str, np.ndarray], resolution: int,
+                    radii: list[int]) -> int:
+    """COPY the baseline cells (those holding a camera, site or address, and their neighbours)
+    with the published devices within each radius of their centres (ingest/baseline.py)."""
     sites = read_arrays(conn, _SELECT_SITE_POINTS, None, _LONLAT)
     addresses = read_arrays(conn, _SELECT_ADDRESS_POINTS, None, _LONLAT)
     held = np.unique(np.concatenate([
@@ -297,12 +300,14 @@ def _stage_baseline(conn: psycopg.Connection, cams: dict[str, np.ndarray], resol
         return 0
     cells = np.unique(np.asarray(h3ronpy.grid_disk(_as_h3(held), 1, flatten=True)).view(np.int64))
     lon, lat = _centres(cells)
-    written = write_arrays(conn, "_base", [
-        ("h3", "bigint", cells), ("lon", "double precision", lon),
-        ("lat", "double precision", lat),
-    ])
-    conn.execute("ANALYZE _base")
-    return written
+    counts = baseline.counts_within(conn, cams, lon, lat, radii)
+    for k, radius in enumerate(radii):
+        write_arrays(conn, "_base", [
+            ("h3", "bigint", cells), ("radius_m", "integer", np.full(len(cells), radius)),
+            ("cameras", "bigint", counts[:, k]), ("lon", "double precision", lon),
+            ("lat", "double precision", lat),
+        ])
+    return len(cells)
 
 
 # What of a source goes into the digest: what it holds and what exports say of it (not when it
