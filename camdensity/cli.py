@@ -16,6 +16,7 @@ from rich.markup import escape
 from camdensity import __version__, db
 from camdensity.cluster import Cluster, ClusterError
 from camdensity.ingest.errors import first_line
+from camdensity.roles import RoleError
 from camdensity.settings import database_settings, service_settings
 
 EXIT_CODES = (
@@ -27,7 +28,7 @@ app = typer.Typer(help=__doc__, epilog=EXIT_CODES, no_args_is_help=True,
                   pretty_exceptions_enable=False)
 db_app = typer.Typer(help="The embedded PostGIS cluster (ignored when DATABASE_URL is set).")
 ingest_app = typer.Typer(help="Import cameras, sensitive sites or addresses from a file.")
-export_app = typer.Typer(help="Export hexagon summaries.")
+export_app = typer.Typer(help="Export hexagon summaries, or approved reports for OpenStreetMap.")
 app.add_typer(db_app, name="db")
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(export_app, name="export")
@@ -64,12 +65,11 @@ def _root(
 
 
 def migrated_url() -> str:
-    """The store's URL, with the cluster started (embedded) and migrations applied."""
+    """The owner's URL (never a superuser's), with the cluster started (embedded), the roles
+    bootstrapped and migrations applied."""
     try:
-        url = db.database_url()
-        with db.connect(url) as conn:
-            db.migrate(conn)
-    except ClusterError as exc:
+        url = db.migrated_owner_url()
+    except (ClusterError, RoleError) as exc:
         fail(str(exc))
     except psycopg.OperationalError as exc:
         fail(f"cannot reach the store ({_where()}): {first_line(exc)}")
@@ -130,8 +130,10 @@ def db_url() -> None:
 def migrate() -> None:
     """Apply the schema migrations that are not applied yet."""
     try:
-        with db.connect(db.database_url()) as conn:
+        with db.connect(db.owner_url()) as conn:
             applied = db.migrate(conn)
+    except RoleError as exc:
+        fail(str(exc))
     except (ClusterError, psycopg.Error) as exc:
         fail(f"cannot migrate the store ({_where()}): {first_line(exc)}")
     console.print(f"applied: {', '.join(applied)}" if applied else "schema up to date")
@@ -155,6 +157,19 @@ def serve(
         "camdensity.service.main:app", host=host or settings.host, port=port or settings.port,
         access_log=False, proxy_headers=False, server_header=False, log_config=log_config(),
     )
+
+
+@app.command("admin-key")
+def admin_key() -> None:
+    """Make a new moderation API key and print it once; the previous key stops working.
+
+    The store keeps only its SHA-256. Send it as `Authorization: Bearer KEY` to /admin/reports.
+    """
+    from camdensity.service.report_queue import new_admin_key
+
+    key = new_admin_key(migrated_url())
+    console.print("new admin key (shown once; the previous one no longer works):")
+    typer.echo(key)
 
 
 # --- ingest commands are registered below by ingest/cli.py --------------------------------
@@ -535,6 +550,22 @@ def export_hexagons(
     )
 
 
+@export_app.command("reports")
+def export_reports(
+    output: Annotated[Path, typer.Option("--output", "-o", help="File to write (.osm).")],
+    fmt: Annotated[str, typer.Option(
+        "--format", "-f", help="osm: OSM XML of new nodes, ready to review in JOSM.")] = "osm",
+) -> None:
+    """Export approved crowdsourced reports for OpenStreetMap (private cameras left out)."""
+    from camdensity.report_export import export_reports_osm
+
+    if fmt.lower() != "osm":
+        fail(f"unknown format {fmt!r}: use --format osm")
+    n = export_reports_osm(migrated_url(), output)
+    typer.echo(f"wrote {n} approved reports to {output} (private/residential cameras are never "
+               "exported; review every node in JOSM before uploading)")
+
+
 # --- publish: a static bundle (PMTiles archive, map page, style, exports) ------------------
 
 
@@ -623,6 +654,10 @@ def basemap_command(
     except BasemapError as exc:
         fail(str(exc))
     typer.echo(f"basemap: {result.tiles:,} tiles, {result.size:,} bytes in {result.path}")
+    done = result.extract
+    typer.echo(f"  sea from the coastline: {done.sea_polygons} polygons, {done.sea_share:.1%} of the "
+               f"extract's box; areas cut by its edge closed and clipped: {done.closed_areas}; "
+               f"other ways cut by its edge left out: {done.dropped_ways}")
 
 
 @app.command()

@@ -77,7 +77,8 @@ class Cluster:
 
     def access_files(self) -> dict[str, str]:
         """pg_hba.conf and pg_ident.conf: the socket only, peer authentication, and only the OS
-        user running camdensity, as the owner or the API role (no `trust`, no other local user)."""
+        user running camdensity, as the bootstrapping superuser, the owner or the API role (no
+        `trust`, no other local user)."""
         user = os_user()
         hba = (
             "# camdensity (written by camdensity/cluster.py): socket only, in a 0700 directory;\n"
@@ -86,7 +87,9 @@ class Cluster:
         )
         ident = "".join(
             f"camdensity {user} {role}\n"
-            for role in dict.fromkeys((self.settings.pg_user, self.settings.api_role))
+            for role in dict.fromkeys((self.settings.pg_user, self.settings.owner_role,
+                                       self.settings.api_role, self.settings.reporter_role,
+                                       self.settings.moderator_role))
         )
         return {"pg_hba.conf": hba, "pg_ident.conf": ident}
 
@@ -145,10 +148,7 @@ class Cluster:
         self.init()
         changed = self._secure()
         if changed and self.running():
-            subprocess.run(
-                _as_owner([str(pg_bindir() / "pg_ctl"), "reload", "-D", str(self.data)]),
-                check=True, capture_output=True,
-            )
+            self._reload()
         if not self.running():
             opts = (
                 # Reached only through its own socket directory: no TCP listener, so checkouts
@@ -171,6 +171,23 @@ class Cluster:
                 raise ClusterError(f"pg_ctl start failed:\n{res.stdout}\n{res.stderr}\n{tail}")
         self._wait_ready()
         self._ensure_database()
+
+    def _reload(self, timeout: float = 10.0) -> None:
+        """Reload the access files and wait until new sessions are checked against them (the
+        server reloads after pg_ctl returns: a role just mapped could be refused meanwhile)."""
+        loaded = "SELECT pg_conf_load_time()"
+        with psycopg.connect(self.admin_url()) as conn:
+            before = conn.execute(loaded).fetchone()[0]
+        subprocess.run(
+            _as_owner([str(pg_bindir() / "pg_ctl"), "reload", "-D", str(self.data)]),
+            check=True, capture_output=True,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with psycopg.connect(self.admin_url()) as conn:
+                if conn.execute(loaded).fetchone()[0] > before:
+                    return
+            time.sleep(0.05)
 
     def stop(self) -> None:
         if self.running():

@@ -25,15 +25,33 @@ def database_url(settings: DatabaseSettings | None = None) -> str:
     return settings.url
 
 
+def owner_url(settings: DatabaseSettings | None = None, url: str | None = None) -> str:
+    """The owner's URL (camdensity.roles.prepare_owner), after the bootstrap by `url`'s (default:
+    DATABASE_URL's) user when that is a superuser; starts the embedded cluster when needed."""
+    settings = settings or database_settings()
+    return roles.prepare_owner(url or database_url(settings), settings)
+
+
+def migrated_owner_url(url: str | None = None) -> str:
+    """The owner's URL with the migrations applied (as the owner)."""
+    owner = owner_url(url=url)
+    with psycopg.connect(owner) as conn:
+        migrate(conn)
+    return owner
+
+
 @contextmanager
 def connect(url: str | None = None, **kwargs: object) -> Iterator[psycopg.Connection]:
-    """A psycopg connection to the store (the embedded cluster unless told otherwise)."""
-    with psycopg.connect(url or database_url(), **kwargs) as conn:
+    """A psycopg connection to the store (as the owner, unless given another URL)."""
+    with psycopg.connect(url or owner_url(), **kwargs) as conn:
         yield conn
 
 
 def migrate(conn: psycopg.Connection) -> list[str]:
-    """Apply the migrations not yet applied, then the API role's grants; returns their names."""
+    """Apply the migrations not yet applied, then the API role's grants; returns their names.
+
+    `conn` is the owner's (db.owner_url): what it creates, it owns.
+    """
     applied: list[str] = []
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATE_LOCK,))
@@ -53,4 +71,5 @@ def migrate(conn: psycopg.Connection) -> list[str]:
             applied.append(name)
         # After every migration, so the read-only role covers the tables they added.
         roles.grant_api_role(conn, database_settings())
+        roles.grant_report_roles(conn, database_settings())
     return applied

@@ -23,6 +23,7 @@ from camdensity import __version__
 from camdensity.ingest import privacy
 from camdensity.settings import method_settings, service_settings
 from camdensity.tiles.archive import (
+    ArchiveError,
     ArchiveRequest,
     ArchiveResult,
     Previous,
@@ -32,10 +33,6 @@ from camdensity.tiles.archive import (
 from camdensity.tiles.basemap import BASEMAP_ATTRIBUTION, FONT_FILES
 from camdensity.tiles.source import TileSource
 from camdensity.tiles.tilejson import (
-    HEXAGON_FIELDS,
-    NEAR_SITE_OUTLINE,
-    SITE_COLOURS,
-    SITE_FIELDS,
     attribution,
     default_zoom,
     style,
@@ -51,6 +48,7 @@ VENDORED = (
 )
 
 BASEMAP = "basemap.pmtiles"
+SITES = "sites.geojson"  # the sensitive sites as /sites shows them
 FONTS = (*(name for name, _ in FONT_FILES), "LICENSE.noto-sans.txt")
 
 _templates = jinja2.Environment(
@@ -68,19 +66,9 @@ class PublishResult:
     incremental: bool
 
 
-def _json_in_script(doc: Any) -> str:
-    """JSON safe inside a <script> element (`<` escaped so nothing can close it)."""
-    return json.dumps(doc, ensure_ascii=False).replace("<", "\\u003c")
-
-
 def render_index(result: ArchiveResult, request: ArchiveRequest, doc_style: dict[str, Any]) -> str:
-    """index.html: the /map page's title, legend and attribution over MapLibre + the archive."""
-    from camdensity.service.routes.map import (
-        data_dates,
-        describe_filters,
-        near_categories,
-        ramp_labels,
-    )
+    """index.html: /map's layout (title, legend, attribution) over MapLibre + the archive."""
+    from camdensity.service.routes.map import json_in_script, layout_context
 
     snap = result.snapshot
     extent = result.extent
@@ -89,25 +77,13 @@ def render_index(result: ArchiveResult, request: ArchiveRequest, doc_style: dict
     if request.bbox:
         lon, lat = (request.bbox[0] + request.bbox[2]) / 2, (request.bbox[1] + request.bbox[3]) / 2
     zoom = max(request.minzoom, min(request.maxzoom, zoom))
-    near = near_categories(request.filters)
     return _templates.get_template("bundle.html").render(
-        style_json=_json_in_script(doc_style),
-        view_json=_json_in_script({"lon": lon, "lat": lat, "zoom": zoom,
-                                   "baseStyle": service_settings().basemap_style}),
-        ramp=ramp_labels(),
-        near_outline=NEAR_SITE_OUTLINE,
-        near_radius_m=f"{method_settings().near_site_radius_m:g}",
-        near_categories=" / ".join(near),
-        site_colours=[(c, SITE_COLOURS[c]) for c in SITE_COLOURS
-                      if request.filters.categories is None or c in request.filters.categories],
-        filters=describe_filters(request.filters),
-        snapshot=snap.snapshot,
-        built_at=snap.built_at.date().isoformat(),
-        data_dates=data_dates(snap.sources),
-        attribution=attribution(snap.sources) + (
-            f" · basemap {BASEMAP_ATTRIBUTION}" if "basemap" in doc_style["sources"] else ""),
-        hex_tooltip_fields=_json_in_script([[k, k.replace("_", " ")] for k in HEXAGON_FIELDS]),
-        site_tooltip_fields=_json_in_script([[k, k.replace("_", " ")] for k in SITE_FIELDS]),
+        style_json=json_in_script(doc_style),
+        view_json=json_in_script({"lon": lon, "lat": lat, "zoom": zoom,
+                                  "baseStyle": service_settings().basemap_style}),
+        **layout_context(request.filters, snap.snapshot, snap.built_at.date().isoformat(),
+                         snap.sources,
+                         f"basemap {BASEMAP_ATTRIBUTION}" if "basemap" in doc_style["sources"] else None),
     )
 
 
@@ -233,7 +209,9 @@ def publish(
         (stage / "tiles.json").write_text(json.dumps(tj, indent=2, ensure_ascii=False))
         (stage / "style.json").write_text(json.dumps(doc_style, indent=2, ensure_ascii=False))
         (stage / "index.html").write_text(render_index(result, request, doc_style))
-        files += ["index.html", "style.json", "tiles.json"]
+        sites = sites_geojson(url, request, result.snapshot.snapshot)
+        (stage / SITES).write_bytes(orjson.dumps(sites, option=orjson.OPT_INDENT_2))
+        files += ["index.html", "style.json", "tiles.json", SITES]
         static = resources.files("camdensity.service").joinpath("static")
         for name in VENDORED + (FONTS if basemap is not None else ()):
             (stage / name).write_bytes(static.joinpath(name).read_bytes())
@@ -253,6 +231,44 @@ def archive_metadata(path: Path) -> dict[str, Any]:
     """The archive's metadata, read back with the pmtiles reader."""
     with path.open("rb") as fh:
         return Reader(MmapSource(fh)).metadata()
+
+
+def sites_geojson(url: str, request: ArchiveRequest, snapshot: str) -> dict[str, Any]:
+    """The sensitive sites of the box and categories as `/sites` shows them (the same query, fields
+    and order, most watched first; exposure figures come from the published cameras only, as the
+    privacy rule says), one GeoJSON Point a site at its centroid, with the snapshot."""
+    import psycopg
+    from psycopg.rows import dict_row
+
+    from camdensity.service.routes.sites import site_json, sites_query
+    from camdensity.service.snapshot import LATEST_BUILD
+
+    box = dict(zip(("minlon", "minlat", "maxlon", "maxlat"), request.bbox or (None,) * 4))
+    categories = list(request.filters.categories) if request.filters.categories else None
+    with psycopg.connect(url, row_factory=dict_row) as conn:
+        conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ  # sites and build agree
+        with conn.transaction():
+            read = conn.execute(LATEST_BUILD).fetchone()
+            if read is None or read["snapshot"] != snapshot:
+                raise ArchiveError(
+                    f"the data version changed from {snapshot} to "
+                    f"{read and read['snapshot']} while publishing; publish again")
+            rows = conn.execute(*sites_query(
+                "-exposure", categories=categories, limit=None, **box)).fetchall()
+    features = []
+    for row in rows:
+        site = site_json(row)
+        features.append({
+            "type": "Feature", "id": site["id"],
+            "geometry": {"type": "Point",
+                         "coordinates": [round(site["lon"], 7), round(site["lat"], 7)]},
+            "properties": site,
+        })
+    return {"type": "FeatureCollection",
+            "camdensity": {"snapshot": snapshot, "same_as": "GET /sites (order -exposure)",
+                           "categories": categories,
+                           "bbox": list(request.bbox) if request.bbox else None},
+            "features": features}
 
 
 def write_exports(url: str, stage: Path, request: ArchiveRequest) -> list[str]:

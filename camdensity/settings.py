@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
 import platformdirs
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Root runs the embedded cluster as `postgres`, which cannot enter root's home directory.
@@ -59,6 +60,21 @@ class DatabaseSettings(BaseSettings):
     # the owner needs none, as with the embedded cluster's peer authentication).
     api_role: str = Field(default="camdensity_api", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
     api_database_url: str | None = None
+    # Migrations, imports, builds and exports run as this role, a real login that owns the
+    # database and its tables but is no superuser (camdensity/roles.py). Its credentials:
+    # CAMDENSITY_OWNER_DATABASE_URL when given (then no superuser is needed at all: a DBA made the
+    # role and the untrusted extensions); else, when DATABASE_URL's user is a superuser, that
+    # user only bootstraps (extensions, roles, ownership) and the owner's URL is derived from it
+    # as the API role's is; when it is not a superuser (a managed database), it is the owner.
+    owner_role: str = Field(default="camdensity_owner", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    owner_database_url: str | None = None
+    # Crowdsourced reports (issue 11): `POST /reports` writes through the reporter role (INSERT
+    # into the queue and DELETE by receipt, nothing else); moderation through the moderator role.
+    # Credentials as for the API role: *_DATABASE_URL when given, else derived from the owner's.
+    reporter_role: str = Field(default="camdensity_reporter", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    reporter_database_url: str | None = None
+    moderator_role: str = Field(default="camdensity_moderator", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    moderator_database_url: str | None = None
     # Outage behaviour: a request waits at most this long for a pooled connection (then 503),
     # a new connection at most connect_timeout_s, a statement at most statement_timeout_ms.
     pool_timeout_s: float = Field(default=1.0, gt=0)
@@ -68,7 +84,7 @@ class DatabaseSettings(BaseSettings):
 
     @property
     def embedded(self) -> bool:
-        return self.database_url is None
+        return self.database_url is None and self.owner_database_url is None
 
     @property
     def home(self) -> Path:
@@ -81,9 +97,10 @@ class DatabaseSettings(BaseSettings):
 
     @property
     def url(self) -> str:
-        """The libpq URL every command connects to."""
-        if self.database_url:
-            return self.database_url
+        """The URL the store is reached with first: DATABASE_URL (possibly a superuser, which only
+        bootstraps: camdensity.roles), else the owner's, else the embedded cluster's superuser."""
+        if self.database_url or self.owner_database_url:
+            return self.database_url or str(self.owner_database_url)
         return (
             f"postgresql://{self.pg_user}@/{self.pg_database}"
             f"?host={self.socket_dir}&port={self.pg_port}"
@@ -217,6 +234,60 @@ class EvidenceSettings(BaseSettings):
     history_keep_builds: int = 20
     fov_min_zoom: int = 15                # the tiles' `fov` layer is drawn from this zoom on
     fov_draw_radius_m: float = 40.0       # length of the drawn view cones
+
+
+# OSM camera:mount values a report may give.
+REPORT_MOUNTS: tuple[str, ...] = (
+    "wall", "pole", "ceiling", "street_lamp", "traffic_signals", "building", "doorbell", "other",
+)
+
+
+class ReportSettings(BaseSettings):
+    """Crowdsourced reports from the map: off unless the host opts in; abuse limits; moderation.
+
+    Each error that enforces a limit names its setting (`CAMDENSITY_REPORTS_PER_CLIENT`...).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="CAMDENSITY_", extra="ignore")
+
+    reports_enabled: bool = False  # POST /reports and the moderation routes (off: 404)
+    reports_map_control: bool = False  # the "Report a camera" control on /map (needs enabled)
+    reports_max_body_bytes: int = Field(default=4096, ge=256)  # larger bodies: 413
+    reports_note_max_chars: int = Field(default=280, ge=0)
+    # Per client: at most this many POSTs per window, counted under HMAC(key, address) with a
+    # random key that lives only in this process's memory and is replaced every rotation.
+    reports_per_client: int = Field(default=5, ge=1)
+    reports_client_window_s: int = Field(default=3600, ge=1)
+    reports_key_rotation_s: int = Field(default=86_400, ge=60)
+    # Per area: at most this many reports received in one H3 cell of this resolution per hour,
+    # counted in the store (so every worker shares it).
+    reports_per_area_hour: int = Field(default=20, ge=1)
+    reports_area_resolution: int = Field(default=7, ge=0, le=15)
+    # Proof of work: SHA-256(challenge ":" nonce) must start with this many zero bits (0: none).
+    reports_pow_bits: int = Field(default=16, ge=0, le=32)
+    reports_challenge_ttl_s: int = Field(default=600, ge=10)
+    # Peers whose X-Forwarded-For is believed (addresses or CIDR networks); others' is ignored.
+    trusted_proxies: list[str] = []
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        """Each an IP address or network (CIDR), refused at start-up otherwise."""
+        for item in value:
+            ipaddress.ip_network(item, strict=False)
+        return value
+    # Rejected reports are deleted this many days after the decision (withdrawn ones at once).
+    reports_retention_days: int = Field(default=30, ge=0)
+    # Approved reports become the `web-reports` source under this licence (CC0: they may go
+    # back to OpenStreetMap, `camdensity export reports --format osm`).
+    reports_licence: str = "CC0-1.0"
+    # Existing cameras this close to a pending report are shown as likely duplicates.
+    reports_duplicate_m: float = Field(default=30.0, gt=0, le=1000)
+
+
+@lru_cache
+def report_settings() -> ReportSettings:
+    return ReportSettings()
 
 
 @lru_cache

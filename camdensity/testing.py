@@ -7,6 +7,7 @@ import io
 import os
 import re
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
@@ -32,7 +33,8 @@ def clear_settings() -> None:
     """Forget the cached settings, so the next read sees the environment as it is now."""
     for fn in (settings_mod.database_settings, settings_mod.method_settings,
                settings_mod.service_settings, settings_mod.evidence_settings,
-               settings_mod.log_settings, settings_mod.ingest_settings):
+               settings_mod.log_settings, settings_mod.ingest_settings,
+               settings_mod.report_settings):
         fn.cache_clear()
 
 
@@ -54,13 +56,13 @@ def with_dbname(url: str, name: str) -> str:
 
 
 def create_database(admin: str, prefix: str = "camdensity_test") -> str:
-    """A new database with the schema applied; returns its URL."""
+    """A new database with the schema applied as the product applies it (bootstrapped by the
+    superuser, migrated by the owner); returns its URL as `admin`'s user, for fixtures."""
     name = f"{prefix}_{os.getpid()}_{secrets.token_hex(3)}"
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     url = with_dbname(admin, name)
-    with psycopg.connect(url) as conn:
-        db.migrate(conn)
+    db.migrated_owner_url(url)
     return url
 
 
@@ -96,6 +98,39 @@ def scratch_database(admin: str, prefix: str = "camdensity_test") -> Iterator[st
             yield url
     finally:
         drop_database(admin, url)
+
+
+@contextmanager
+def password_cluster(root: Path, password: str, user: str = "admin",
+                     port: int = 55433) -> Iterator[str]:
+    """A throwaway cluster in `root` that asks every role for its password (scram-sha-256 on its
+    socket, no TCP), as docker-compose's PostGIS or a server elsewhere does; yields its
+    superuser's URL, with the password, to its database `camdensity`. Stopped and removed after."""
+    from camdensity.cluster import _as_owner, pg_bindir
+
+    bindir, data, run = pg_bindir(), root / "data", root / "run"
+    run.mkdir(parents=True)
+    pwfile = root / "pwfile"
+    pwfile.write_text(password + "\n")
+    if os.geteuid() == 0:  # initdb and the server run as `postgres`, which must reach them
+        for path in (root, run, pwfile):
+            shutil.chown(path, "postgres", "postgres")
+    pg_ctl = [str(bindir / "pg_ctl"), "-D", str(data)]
+    subprocess.run(_as_owner([str(bindir / "initdb"), "-D", str(data), "-U", user,
+                              "--auth=scram-sha-256", f"--pwfile={pwfile}", "--encoding=UTF8",
+                              "--locale=C.UTF-8"]), check=True, capture_output=True)
+    subprocess.run(_as_owner([*pg_ctl, "start", "-w", "-t", "60", "-l", str(root / "log"), "-o",
+                              f"-p {port} -k {run} -c listen_addresses='' -c fsync=off"]),
+                   check=True, capture_output=True)
+    try:
+        admin = f"postgresql://{user}:{password}@/postgres?host={run}&port={port}"
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute("CREATE DATABASE camdensity")
+        yield with_dbname(admin, "camdensity")
+    finally:
+        subprocess.run(_as_owner([*pg_ctl, "stop", "-m", "immediate"]), check=False,
+                       capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def free_port() -> int:

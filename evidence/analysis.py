@@ -85,19 +85,22 @@ def random_points_in_cells(cells: list[str], n: int,
 async def baseline_values(conn: AsyncConnection, q: Question, seed: int, n: int,
                           area_m: float, resolution: int) -> tuple[np.ndarray, int]:
     """The baseline's exposure values, in draw order, and the size of the pool drawn from."""
-    params = {"category": q.category, **_box(q.area), "area_m": area_m, "radius": q.radius_m}
-    if q.null_model == "addresses":
-        rows = await _rows(conn, "analysis_baseline_addresses", {**params, "seed": seed, "n": n})
-        return np.array([r[0] for r in rows], dtype=float), (rows[0][1] if rows else 0)
-    points = await _rows(conn, "analysis_area_points", params)
-    cells = sorted({h3.latlng_to_cell(lat, lon, resolution) for lon, lat in points})
-    if not cells:
-        return np.empty(0), 0
-    rng = np.random.default_rng(seed)
-    lons, lats = random_points_in_cells(cells, n, rng)
+    addresses = q.null_model == "addresses"
+    points = await _rows(conn, "analysis_area_points", {
+        "category": q.category, **_box(q.area), "area_m": area_m, "seed": seed,
+        "with_cameras": not addresses, "n": n if addresses else None})
+    if addresses:  # the drawn addresses themselves, in draw order
+        lons, lats = np.array([p[0] for p in points]), np.array([p[1] for p in points])
+        pool = points[0][2] if points else 0
+    else:  # random points inside the cells that hold the area's points
+        cells = sorted({h3.latlng_to_cell(lat, lon, resolution) for lon, lat, _ in points})
+        if not cells:
+            return np.empty(0), 0
+        lons, lats = random_points_in_cells(cells, n, np.random.default_rng(seed))
+        pool = len(cells)
     rows = await _rows(conn, "analysis_point_counts",
                        {"lons": lons.tolist(), "lats": lats.tolist(), "radius": q.radius_m})
-    return np.array([r[0] for r in rows], dtype=float), len(cells)
+    return np.array([r[0] for r in rows], dtype=float), pool
 
 
 def check(q: Question, settings: EvidenceSettings, categories: tuple[str, ...]) -> None:

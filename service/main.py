@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import psycopg
+import sqlalchemy.exc
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
@@ -23,7 +24,7 @@ from camdensity.service.errors import (
     on_validation_error,
 )
 from camdensity.service.metrics import RequestMetrics, ServiceMetrics
-from camdensity.service.middleware import UniqueVary
+from camdensity.service.middleware import BodyLimit, UniqueVary
 from camdensity.service.routes import (
     analysis,
     archive,
@@ -33,11 +34,17 @@ from camdensity.service.routes import (
     history,
     map,
     report,
+    reports,
     sites,
     tiles,
 )
 from camdensity.service.security import SecurityHeaders, add_web_middleware
-from camdensity.settings import database_settings, log_settings, service_settings
+from camdensity.settings import (
+    database_settings,
+    log_settings,
+    report_settings,
+    service_settings,
+)
 
 
 def create_app(database_url: str | None = None) -> FastAPI:
@@ -46,10 +53,17 @@ def create_app(database_url: str | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings = database_settings()
-        owner_url = database_url or db.database_url(settings)
-        # Never as the owner: the API reads through its own role, set up here by the owner.
+        # Never as the owner or a superuser: the API reads through its own role, granted its
+        # rights here by the owner (after the bootstrap, when DATABASE_URL is a superuser's).
+        owner_url = await run_in_threadpool(db.owner_url, settings, database_url)
         url = await run_in_threadpool(roles.prepare_api, owner_url, settings)
         app.state.pool = await open_pool(settings, url)
+        app.state.reports = None
+        if report_settings().reports_enabled:
+            # The reports' own roles: the API role stays read-only (camdensity/roles.py).
+            reporter_url, moderator_url = await run_in_threadpool(
+                roles.prepare_reports, owner_url, settings)
+            app.state.reports = await reports.open_reports(reporter_url, moderator_url, settings)
         service = service_settings()
         try:
             async with metrics.served(app.state.pool, service.metrics_host, service.metrics_port,
@@ -57,6 +71,8 @@ def create_app(database_url: str | None = None) -> FastAPI:
                 yield
         finally:
             await app.state.pool.close()
+            if app.state.reports is not None:
+                await app.state.reports.close()
 
     # /docs and /redoc with their scripts served from here: a CDN or font host would learn every
     # visitor's address, and the docs would not work offline.
@@ -73,6 +89,9 @@ def create_app(database_url: str | None = None) -> FastAPI:
     )
     # Store down or too slow (PoolTimeout and QueryCanceled are OperationalErrors): 503.
     app.add_exception_handler(psycopg.OperationalError, on_operational_error)
+    # The same through SQLAlchemy (the report routes' pools).
+    app.add_exception_handler(sqlalchemy.exc.OperationalError, on_operational_error)
+    app.add_exception_handler(sqlalchemy.exc.TimeoutError, on_operational_error)
     # One 422 body (ValidationProblem) whether FastAPI or a route rejects a parameter.
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_exception)
@@ -84,10 +103,12 @@ def create_app(database_url: str | None = None) -> FastAPI:
     app.state.metrics = metrics = ServiceMetrics(app.state)
     app.add_middleware(RequestMetrics, metrics=metrics, log_requests=log_settings().log_requests)
     add_web_middleware(app, service)
+    # Outside everything that reads a body: a body over the limit is refused before any parsing.
+    app.add_middleware(BodyLimit, max_bytes=report_settings().reports_max_body_bytes)
     app.add_middleware(UniqueVary)  # outermost: sees GZipMiddleware's Vary as well as the route's
     for router in (health.router, coverage.router, sites.router, tiles.router, map.router,
                    exports.router, analysis.router, history.router, report.router,
-                   archive.router):
+                   archive.router, reports.router):
         app.include_router(router)
     generate = app.openapi
 

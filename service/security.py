@@ -25,22 +25,33 @@ EXPOSED_HEADERS = ["ETag", "Retry-After", "Link", "X-Camdensity-Snapshot", "X-Ca
                    "X-Camdensity-Rows"]
 
 
-def content_security_policy(html: str, settings: ServiceSettings) -> str:
-    """A CSP allowing the page's own inline scripts (by hash) and its own origin, nothing else."""
+def origin(url: str) -> str:
+    """`scheme://host[:port]` of an absolute URL."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def content_security_policy(html: str, settings: ServiceSettings, fetch_from: str | None = None) -> str:
+    """A CSP allowing the page's own inline scripts (by hash) and its own origin, nothing else;
+    `fetch_from` (the map's external basemap style, CAMDENSITY_BASEMAP_STYLE) adds that one
+    origin to what the page may fetch (the style, its tiles, glyphs and sprites)."""
     hashes = " ".join(
         "'sha256-" + base64.b64encode(hashlib.sha256(m.group(1).encode()).digest()).decode() + "'"
         for m in INLINE_SCRIPT.finditer(html)
     )
     connect = "'self'"
     if settings.public_url:  # tiles are fetched from the public address
-        parts = urlsplit(settings.public_url)
-        connect += f" {parts.scheme}://{parts.netloc}"
+        connect += f" {origin(settings.public_url)}"
+    images = "'self' data: blob:"
+    if fetch_from:
+        connect += f" {origin(fetch_from)}"
+        images += f" {origin(fetch_from)}"
     return "; ".join([
         "default-src 'none'",
         f"script-src 'self' {hashes}".rstrip(),
         # Inline style attributes (legend swatches) and styles set by deck.gl's widgets.
         "style-src 'self' 'unsafe-inline'",
-        "img-src 'self' data: blob:",
+        f"img-src {images}",
         "font-src 'self'",
         f"connect-src {connect}",
         "worker-src 'self' blob:",  # the MVT parser runs in a worker made from an inline script

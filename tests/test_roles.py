@@ -69,20 +69,22 @@ def test_api_role_reads_published_tables_and_stays_itself(api: psycopg.Connectio
     assert api.execute("SHOW default_transaction_read_only").fetchone() == ("on",)
 
 
-def test_tables_added_later_are_readable_by_the_api(conn: psycopg.Connection,
+def test_tables_added_later_are_readable_by_the_api(database_url: str,
                                                     api: psycopg.Connection) -> None:
-    # Another feature's migration adds a table after the grants ran: the API can read it.
-    conn.execute("CREATE TABLE later_feature (x int)")
-    conn.execute("INSERT INTO later_feature VALUES (7)")
-    conn.commit()
-    assert api.execute("SELECT x FROM later_feature").fetchone() == (7,)
-    api.execute("SET default_transaction_read_only = off")
-    with pytest.raises(psycopg.errors.InsufficientPrivilege):
-        api.execute("INSERT INTO later_feature VALUES (8)")
-    db.migrate(conn)  # the grant step after migrations keeps it readable
-    assert api.execute("SELECT x FROM later_feature").fetchone() == (7,)
-    conn.execute("DROP TABLE later_feature")
-    conn.commit()
+    # Another feature's migration (run as the owner) adds a table after the grants ran: the API
+    # can read it.
+    with psycopg.connect(db.owner_url(url=database_url)) as conn:
+        conn.execute("CREATE TABLE later_feature (x int)")
+        conn.execute("INSERT INTO later_feature VALUES (7)")
+        conn.commit()
+        assert api.execute("SELECT x FROM later_feature").fetchone() == (7,)
+        api.execute("SET default_transaction_read_only = off")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            api.execute("INSERT INTO later_feature VALUES (8)")
+        db.migrate(conn)  # the grant step after migrations keeps it readable
+        assert api.execute("SELECT x FROM later_feature").fetchone() == (7,)
+        conn.execute("DROP TABLE later_feature")
+        conn.commit()
 
 
 def test_service_connects_as_the_api_role_given_the_owners_url(database_url: str) -> None:
@@ -146,7 +148,7 @@ def test_embedded_cluster_admits_only_its_own_os_user(admin_url: str) -> None:
         assert conn.execute("SELECT current_setting('listen_addresses')").fetchone() == ("",)
     if os.geteuid() != 0 or not shutil.which("runuser") or not shutil.which("psql"):
         pytest.skip("needs root to act as another OS user")
-    for user in ("camdensity", "camdensity_api", "postgres"):
+    for user in ("camdensity", "camdensity_owner", "camdensity_api", "postgres"):
         res = subprocess.run(
             ["runuser", "-u", "nobody", "--", "psql", "-X", "-w", "-c", "SELECT 1",
              f"host={cluster.run} port={cluster.port} dbname=postgres user={user}"],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Response
+from fastapi import APIRouter, Depends, HTTPException, Query, Response
 
 from camdensity.evidence.analysis import AnalysisError, NullModel, Question, analyse, check
 from camdensity.service.dependencies import ConnDep
@@ -46,20 +46,7 @@ async def comparison(conn: ConnDep, q: Question) -> dict[str, Any]:
     return answer
 
 
-@router.get(
-    "/analysis/sites",
-    summary="Are this category's sites more watched than comparable places?",
-    description="Ratio of the mean (and median) number of cameras within the radius of the "
-    "category's sites to that of places drawn from a null model, with bootstrap 95% intervals, "
-    "a two-sided permutation p-value and the sample sizes. Seeded from the snapshot id: the same "
-    "question on the same data version gives the same answer. When a sample is smaller than the "
-    "minimum, `too_small` is true and no ratio is given.",
-    responses={422: error("Unknown category or null model, radius or bbox out of range"),
-               503: NO_BUILD},
-)
-async def analysis_sites(
-    conn: ConnDep,
-    response: Response,
+def question(
     category: Annotated[str, Query(description=f"Site category: {', '.join(SITE_CATEGORIES)}.",
                                    json_schema_extra={"enum": list(SITE_CATEGORIES)})],
     radius: Annotated[int, Query(ge=10, le=EvidenceSettings().analysis_max_radius_m,
@@ -73,9 +60,27 @@ async def analysis_sites(
         "(default: everything, the baseline within CAMDENSITY_ANALYSIS_AREA_M of the sites).",
         json_schema_extra=BBOX)]
     = None,
-) -> dict[str, Any]:
+) -> Question:
+    """The comparison a request asks for (`/analysis/sites`, `/report`); 422 for a bad box."""
+    return Question(category, radius, null_model, parse_bbox(area))
+
+
+QuestionDep = Annotated[Question, Depends(question)]
+
+
+@router.get(
+    "/analysis/sites",
+    summary="Are this category's sites more watched than comparable places?",
+    description="Ratio of the mean (and median) number of cameras within the radius of the "
+    "category's sites to that of places drawn from a null model, with bootstrap 95% intervals, "
+    "a two-sided permutation p-value and the sample sizes. Seeded from the snapshot id: the same "
+    "question on the same data version gives the same answer. When a sample is smaller than the "
+    "minimum, `too_small` is true and no ratio is given.",
+    responses={422: error("Unknown category or null model, radius or bbox out of range"),
+               503: NO_BUILD},
+)
+async def analysis_sites(conn: ConnDep, response: Response, q: QuestionDep) -> dict[str, Any]:
     """The comparison as JSON (`ratio_mean`, `ratio_median` as `{estimate, ci_low, ci_high}`)."""
-    box = parse_bbox(area)
-    if box is not None:  # a box someone asked about: no shared cache keeps it
+    if q.area is not None:  # a box someone asked about: no shared cache keeps it
         response.headers.update(cache_headers(queried_place=True))
-    return await comparison(conn, Question(category, radius, null_model, box))
+    return await comparison(conn, q)

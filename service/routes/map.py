@@ -3,23 +3,29 @@
 from __future__ import annotations
 
 import gzip
+import html
 import json
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 import jinja2
 import pydeck as pdk
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
 from pydeck.io.html import cdn_picker
 
+from camdensity import __version__
 from camdensity.service.openapi import NO_BUILD, NOT_MODIFIED
 from camdensity.service.routes.tiles import (
     FiltersDep,
     SourceDep,
     base_url,
+    basemap_tiles_url,
+    cache_headers,
     document_headers,
     etag_matches,
     require_snapshot,
@@ -27,8 +33,15 @@ from camdensity.service.routes.tiles import (
 )
 from camdensity.service.security import content_security_policy
 from camdensity.service.snapshot import Snapshot
-from camdensity.settings import method_settings, service_settings
-from camdensity.tiles.basemap import BASEMAP_ATTRIBUTION
+from camdensity.settings import (
+    CAMERA_TYPES,
+    OPERATOR_TYPES,
+    REPORT_MOUNTS,
+    method_settings,
+    report_settings,
+    service_settings,
+)
+from camdensity.tiles.basemap import BASEMAP_ATTRIBUTION, names_style, vector_source
 from camdensity.tiles.filters import TileFilters
 from camdensity.tiles.source import Extent
 from camdensity.tiles.tilejson import (
@@ -144,7 +157,7 @@ def ramp_labels() -> list[tuple[str, str]]:
 
 def basemap_layer(url: str) -> pdk.Layer:
     """The offline basemap under the hexagons, quietly: water and parks filled, roads and rail as
-    thin lines (the place and street names are drawn by the published MapLibre page)."""
+    thin lines (the place and street names are drawn over the hexagons by MapLibre: map_basemap.html)."""
     return pdk.Layer(
         "MVTLayer",
         id="basemap",
@@ -218,48 +231,108 @@ def deck_json(
     return deck.to_json().replace("<", "\\u003c")
 
 
-def render_page(
-    tiles_url: str, lat: float, lon: float, zoom: float, filters: TileFilters,
-    snapshot: str, built_at: str, sources: list[dict[str, Any]], basemap_url: str | None = None,
-) -> str:
-    """The whole HTML page."""
+def report_control() -> bool:
+    """Whether /map shows the "Report a camera" control (reports on, and the control asked for)."""
+    settings = report_settings()
+    return settings.reports_enabled and settings.reports_map_control
+
+
+@dataclass(frozen=True)
+class MapBasemap:
+    """What /map draws under and over the hexagons: the offline basemap (deck.gl draws its water,
+    parks and roads under them, MapLibre its names over them) or an external MapLibre style
+    (CAMDENSITY_BASEMAP_STYLE) under them."""
+
+    lib_url: str  # where the vendored MapLibre GL JS is served (/map/lib)
+    tiles_url: str | None = None  # the offline basemap's tiles
+    fonts_url: str | None = None  # its label fonts (/fonts/)
+    external_style: str | None = None
+
+    def gl_config(self) -> dict[str, Any]:
+        """The MapLibre side for the page (map_basemap.html): library URL, style, and whether it
+        draws names over the hexagons or a whole basemap under them."""
+        if self.external_style:
+            return {"lib": self.lib_url, "style": self.external_style, "over": False}
+        assert self.tiles_url and self.fonts_url
+        return {"lib": self.lib_url, "over": True,
+                "style": names_style(vector_source(self.tiles_url), self.fonts_url)}
+
+    def attribution(self) -> str:
+        """The footer's basemap credit (HTML)."""
+        if self.external_style:
+            return f"basemap: style of {html.escape(urlsplit(self.external_style).netloc)}"
+        return f"basemap {html.escape(BASEMAP_ATTRIBUTION)}"
+
+
+def json_in_script(doc: Any) -> str:
+    """JSON safe inside a <script> element (`<` escaped so nothing can close it)."""
+    return json.dumps(doc, ensure_ascii=False).replace("<", "\\u003c")
+
+
+def layout_context(
+    filters: TileFilters, snapshot: str, built_at: str, sources: list[dict[str, Any]],
+    basemap_credit: str | None = None,
+) -> dict[str, Any]:
+    """What map_layout.html shows, for /map and the published bundle alike: the title bar naming
+    the filters, the legend (density or, comparing builds, change), the attribution with the build
+    and data dates, and the tooltips' fields."""
     near = near_categories(filters)
-    return _templates.get_template("map.html").render(
-        deck_bundle=deck_bundle(),
-        mvt_worker=mvt_worker(),
-        deck_json=deck_json(tiles_url, lat, lon, zoom, filters, basemap_url),
-        ramp=change_labels() if filters.compare else ramp_labels(),
-        legend_title=(f"Change in cameras since {filters.compare}" if filters.compare
-                      else "Cameras per km²"),
-        compare=filters.compare,
-        near_outline=NEAR_SITE_OUTLINE,
-        near_radius_m=f"{method_settings().near_site_radius_m:g}",
-        near_categories="" if filters.compare else " / ".join(near),
-        site_colours=[] if filters.compare else [
+    return {
+        "ramp": change_labels() if filters.compare else ramp_labels(),
+        "legend_title": (f"Change in cameras since {filters.compare}" if filters.compare
+                         else "Cameras per km²"),
+        "compare": filters.compare,
+        "near_outline": NEAR_SITE_OUTLINE,
+        "near_radius_m": f"{method_settings().near_site_radius_m:g}",
+        "near_categories": "" if filters.compare else " / ".join(near),
+        "site_colours": [] if filters.compare else [
             (c, SITE_COLOURS[c]) for c in SITE_COLOURS
             if filters.categories is None or c in filters.categories],
-        filters=describe_filters(filters),
-        snapshot=snapshot,
-        built_at=built_at,
-        data_dates=data_dates(sources),
-        attribution=attribution(sources) + (f" · basemap {BASEMAP_ATTRIBUTION}" if basemap_url else ""),
-        hex_tooltip_fields=json.dumps([[k, k.replace("_", " ")] for k in HEXAGON_FIELDS]),
-        site_tooltip_fields=json.dumps([[k, k.replace("_", " ")] for k in SITE_FIELDS]),
+        "filters": describe_filters(filters),
+        "snapshot": snapshot,
+        "built_at": built_at,
+        "data_dates": data_dates(sources),
+        "attribution": attribution(sources) + (f" · {basemap_credit}" if basemap_credit else ""),
+        "hex_tooltip_fields": json_in_script([[k, k.replace("_", " ")] for k in HEXAGON_FIELDS]),
+        "site_tooltip_fields": json_in_script([[k, k.replace("_", " ")] for k in SITE_FIELDS]),
+    }
+
+
+def render_page(
+    tiles_url: str, lat: float, lon: float, zoom: float, filters: TileFilters,
+    snapshot: str, built_at: str, sources: list[dict[str, Any]], basemap: MapBasemap | None = None,
+) -> str:
+    """The whole HTML page."""
+    offline = basemap.tiles_url if basemap and not basemap.external_style else None
+    return _templates.get_template("map.html").render(
+        # The "Report a camera" control (report_camera.html), off unless the host turned it on.
+        report_control=report_control(), report_types=CAMERA_TYPES,
+        report_operators=OPERATOR_TYPES, report_mounts=REPORT_MOUNTS,
+        report_note_max=report_settings().reports_note_max_chars,
+        deck_bundle=deck_bundle(),
+        mvt_worker=mvt_worker(),
+        deck_json=deck_json(tiles_url, lat, lon, zoom, filters, offline),
+        lib_url=basemap.lib_url if basemap else None,
+        basemap_gl=json_in_script(basemap.gl_config()) if basemap else None,
+        **layout_context(filters, snapshot, built_at, sources,
+                         basemap.attribution() if basemap else None),
     )
 
 
 def _render_pair(
     url: str, lat: float, lon: float, zoom: float, filters: TileFilters, snapshot: Snapshot,
-    basemap_url: str | None = None,
+    basemap: MapBasemap | None = None,
 ) -> tuple[bytes, bytes, str]:
     """The page, plain and gzipped (compressed once: the middleware would redo 4 MB per request),
-    and its Content-Security-Policy (its inline scripts by hash)."""
+    and its Content-Security-Policy (its inline scripts by hash; an external style's origin)."""
     text = render_page(
         url, lat, lon, zoom, filters,
-        snapshot.snapshot, snapshot.built_at.date().isoformat(), snapshot.sources, basemap_url,
+        snapshot.snapshot, snapshot.built_at.date().isoformat(), snapshot.sources, basemap,
     )
     page = text.encode()
-    return page, gzip.compress(page, compresslevel=6), content_security_policy(text, service_settings())
+    csp = content_security_policy(text, service_settings(),
+                                  basemap.external_style if basemap else None)
+    return page, gzip.compress(page, compresslevel=6), csp
 
 
 def basemap_stamp() -> int | None:
@@ -284,11 +357,17 @@ async def get_map(
 ) -> Response:
     """Hexagons filled by density, outlined near sensitive sites, sites as circles, legend, attribution."""
     snapshot = await require_snapshot(request, source)
-    basemap = basemap_stamp()
-    basemap_url = f"{base_url(request)}/basemap/{{z}}/{{x}}/{{y}}.mvt" if basemap else None
-    key = (snapshot.snapshot, base_url(request), lat, lon, zoom, filters, basemap)
-    headers = document_headers(request, snapshot.snapshot, filters, "map", lat, lon, zoom, basemap,
-                               queried_place=lat is not None or lon is not None)
+    stamp = basemap_stamp()
+    external = service_settings().basemap_style
+    basemap = None
+    if external or stamp:
+        basemap = MapBasemap(
+            f"{base_url(request)}/map/lib", basemap_tiles_url(request), f"{base_url(request)}/fonts/",
+            external)
+    control = report_control()  # the "Report a camera" control changes the page
+    key = (snapshot.snapshot, base_url(request), lat, lon, zoom, filters, stamp, external, control)
+    headers = document_headers(request, snapshot.snapshot, filters, "map", lat, lon, zoom, stamp,
+                               external, control, queried_place=lat is not None or lon is not None)
     if etag_matches(request.headers.get("if-none-match"), headers["ETag"]):
         return Response(status_code=304, headers=headers)
     entry = source.pages.get(key)
@@ -303,7 +382,7 @@ async def get_map(
             centre_lat if lat is None else lat,
             centre_lon if lon is None else lon,
             default_zoom(extent) if zoom is None else zoom,
-            filters, snapshot, basemap_url,
+            filters, snapshot, basemap,
         )
         source.pages.put(key, entry)
     headers["Content-Security-Policy"] = entry[2]
@@ -311,6 +390,26 @@ async def get_map(
         return Response(entry[1], media_type="text/html; charset=utf-8",
                         headers={**headers, "Content-Encoding": "gzip"})
     return Response(entry[0], media_type="text/html; charset=utf-8", headers=headers)
+
+
+# MapLibre GL JS (npm maplibre-gl, BSD-3-Clause; service/static), served for the map's basemap:
+# the module, the worker it starts from beside itself, and its stylesheet. A whitelist.
+MAP_LIBRARIES = {"maplibre-gl.mjs": "text/javascript", "maplibre-gl-worker.mjs": "text/javascript",
+                 "maplibre-gl.css": "text/css"}
+
+
+@cache
+def _library(name: str) -> bytes:
+    return resources.files("camdensity.service").joinpath("static", name).read_bytes()
+
+
+@router.get("/map/lib/{name}", include_in_schema=False)
+async def get_map_library(name: str) -> Response:
+    """A library file of the map page (only those of MAP_LIBRARIES)."""
+    if name not in MAP_LIBRARIES:
+        raise HTTPException(status_code=404, detail="no such file")
+    return Response(_library(name), media_type=MAP_LIBRARIES[name],
+                    headers={**cache_headers(), "ETag": f'"{__version__}"'})
 
 
 @router.get("/", include_in_schema=False)

@@ -8,22 +8,17 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from camdensity.evidence.analysis import NullModel, Question
+from camdensity.evidence.analysis import Question
 from camdensity.evidence.history import data_dates
 from camdensity.evidence.report import CAVEATS, render_csv, render_html, site_rows
 from camdensity.evidence.stats import interval_text
 from camdensity.service.dependencies import ConnDep
-from camdensity.service.openapi import BBOX, NO_BUILD, error
-from camdensity.service.routes.analysis import comparison
-from camdensity.service.routes.sites import fetch_sites, parse_bbox, site_json
+from camdensity.service.openapi import NO_BUILD, error
+from camdensity.service.routes.analysis import QuestionDep, comparison
+from camdensity.service.routes.sites import fetch_sites, site_json
 from camdensity.service.routes.tiles import cache_headers
 from camdensity.service.snapshot import current_snapshot
-from camdensity.settings import (
-    SITE_CATEGORIES,
-    EvidenceSettings,
-    evidence_settings,
-    method_settings,
-)
+from camdensity.settings import evidence_settings, method_settings
 
 router = APIRouter(tags=["evidence"])
 
@@ -106,24 +101,16 @@ async def build_report(conn: ConnDep, request: Request, q: Question, top: int) -
 async def report(
     conn: ConnDep,
     request: Request,
-    category: Annotated[str, Query(description=f"Site category: {', '.join(SITE_CATEGORIES)}.",
-                                   json_schema_extra={"enum": list(SITE_CATEGORIES)})],
-    radius: Annotated[int, Query(ge=10, le=EvidenceSettings().analysis_max_radius_m,
-                                 description="Radius in metres (10..CAMDENSITY_ANALYSIS_MAX_RADIUS_M)."
-                                 )] = 200,
-    null_model: Annotated[NullModel, Query(description="`addresses` or `cells`.")] = "addresses",
-    area: Annotated[str | None, Query(
-        description="Only this box: minlon,minlat,maxlon,maxlat.", json_schema_extra=BBOX)] = None,
+    q: QuestionDep,
     top: Annotated[int, Query(ge=1, le=100, description="Sites in each list (1..100).")] = 10,
     format: Annotated[Literal["html", "csv", "json"], Query(
         description="html (default), csv or json.")] = "html",
 ) -> Response:
     """The report in the asked format."""
-    box = parse_bbox(area)
-    r = await build_report(conn, request, Question(category, radius, null_model, box), top)
-    name = f"camdensity-report-{category}-{r['snapshot']}"
+    r = await build_report(conn, request, q, top)
+    name = f"camdensity-report-{q.category}-{r['snapshot']}"
     # A box someone asked about: no shared cache keeps it.
-    place = cache_headers(queried_place=True) if box is not None else {}
+    place = cache_headers(queried_place=True) if q.area is not None else {}
     if format == "json":
         return JSONResponse(r, headers={
             "Content-Disposition": f'inline; filename="{name}.json"', **place})

@@ -92,12 +92,17 @@ def site_json(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def fetch_sites(conn: AsyncConnection, order: str, **filters: Any) -> list[dict[str, Any]]:
-    """Rows of sites.sql with the given filters (see the query for their meaning)."""
+def sites_query(order: str, **filters: Any) -> tuple[pgsql.Composed, dict[str, Any]]:
+    """sites.sql in `order` (a key of ORDERS) and its parameters with the given filters (see the
+    query for their meaning; the rest unset)."""
     query = pgsql.SQL(sql.query("sites")).format(order=pgsql.SQL(ORDERS[order]))  # type: ignore[arg-type]
+    return query, {**NO_FILTER, "low_m": ingest_settings().low_precision_m, **filters}
+
+
+async def fetch_sites(conn: AsyncConnection, order: str, **filters: Any) -> list[dict[str, Any]]:
+    """Rows of sites.sql with the given filters."""
     async with conn.cursor(row_factory=dict_row) as cur:
-        low_m = ingest_settings().low_precision_m
-        await cur.execute(query, {**NO_FILTER, "low_m": low_m, **filters})
+        await cur.execute(*sites_query(order, **filters))
         return await cur.fetchall()
 
 

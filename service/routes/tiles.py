@@ -22,6 +22,7 @@ from camdensity.settings import (
     method_settings,
     service_settings,
 )
+from camdensity.tiles.basemap import vector_source
 from camdensity.tiles.filters import FilterError, TileFilters
 from camdensity.tiles.grid import TileOutOfRange, check_tile
 from camdensity.tiles.source import TileSource
@@ -111,6 +112,11 @@ def base_url(request: Request) -> str:
 def tiles_url(request: Request, filters: TileFilters) -> str:
     """The tiles URL template (public base, filters carried over)."""
     return filters.add_to(f"{base_url(request)}/tiles/{{z}}/{{x}}/{{y}}.mvt")
+
+
+def basemap_tiles_url(request: Request) -> str:
+    """The offline basemap's tiles URL template (`/basemap/{z}/{x}/{y}.mvt`, public base)."""
+    return f"{base_url(request)}/basemap/{{z}}/{{x}}/{{y}}.mvt"
 
 
 def cache_headers(queried_place: bool = False) -> dict[str, str]:
@@ -226,10 +232,7 @@ async def get_style(request: Request, source: SourceDep, filters: FiltersDep) ->
     if etag_matches(request.headers.get("if-none-match"), headers["ETag"]):
         return Response(status_code=304, headers=headers)
     # With a basemap (`camdensity basemap`): its tiles and label fonts from here too.
-    basemap = None if stamp is None else {
-        "type": "vector", "tiles": [f"{base_url(request)}/basemap/{{z}}/{{x}}/{{y}}.mvt"],
-        "minzoom": 4, "maxzoom": 14,
-    }
+    basemap = None if stamp is None else vector_source(basemap_tiles_url(request))
     doc = style(filters.add_to(f"{base_url(request)}/tiles.json"), attribution(snapshot.sources),
                 basemap, f"{base_url(request)}/fonts/")
     return JSONResponse(doc, headers=headers)

@@ -185,6 +185,21 @@ def test_metadata_and_documents_are_tilejson(bundle: Path, client: TestClient) -
     assert "basemap © OpenStreetMap contributors" in (bundle / "index.html").read_text()
 
 
+def test_sites_geojson_is_what_sites_answers(bundle: Path, client: TestClient) -> None:
+    doc = json.loads((bundle / "sites.geojson").read_text())
+    api = client.get("/sites", params={"limit": 1000}).json()
+    assert api["total"] == len(doc["features"]) > 1
+    # The same fields, figures and order (most watched first) as the API: the same privacy rule.
+    assert [f["properties"] for f in doc["features"]] == api["sites"]
+    for feature in doc["features"]:
+        p = feature["properties"]
+        assert feature["id"] == p["id"]
+        assert feature["geometry"] == {"type": "Point", "coordinates": [
+            pytest.approx(p["lon"], abs=1e-7), pytest.approx(p["lat"], abs=1e-7)]}
+    assert doc["camdensity"]["snapshot"] == api["data_version"] == "tiles-synth-1"
+    assert "sites.geojson" in (bundle / "README.txt").read_text()
+
+
 def test_box_and_filters_match_the_live_filtered_tiles(
     db: str, client: TestClient, tmp_path: Path
 ) -> None:
@@ -202,6 +217,12 @@ def test_box_and_filters_match_the_live_filtered_tiles(
     params = {"types": "alpr,cctv", "categories": "clinic"}
     assert_equals_live(client, tiles, SMALL_BOX, range(10, 16), params, margin=0)
     assert not (out / "hexagons-r9.csv").exists()
+    # The sites of that box and category, as /sites answers for them.
+    sites = json.loads((out / "sites.geojson").read_text())["features"]
+    api = client.get("/sites", params={"category": "clinic", "bbox": box, "limit": 1000}).json()
+    assert [f["properties"] for f in sites] == api["sites"]
+    assert {f["properties"]["category"] for f in sites} == {"clinic"}
+    assert 0 < len(sites) < client.get("/sites").json()["total"]
 
 
 def test_out_dir_must_be_a_bundle_link(tmp_path: Path) -> None:
@@ -270,6 +291,10 @@ def test_bundle_opens_from_a_static_server(bundle: Path, tmp_path: Path) -> None
         roads = page.evaluate("camdensityMap.queryRenderedFeatures({layers: ['basemap-road-major', "
                               "'basemap-road-medium', 'basemap-road-minor']}).length")
         assert roads > 0 and any(u.endswith("/basemap.pmtiles") for u in ranged)
+        # The sites are drawn, the same ones sites.geojson lists.
+        drawn = page.evaluate("camdensityMap.queryRenderedFeatures({layers: ['sites']}).map((f) => f.properties.id)")
+        listed = {f["id"] for f in json.loads((bundle / "sites.geojson").read_text())["features"]}
+        assert drawn and set(drawn) <= listed
         # Close in: street names, drawn with the bundled font (no glyph server, no other origin).
         page.goto(f"{base}/index.html?lat={CENTER[1]}&lon={CENTER[0]}&zoom=16")
         page.wait_for_selector("body[data-loaded='true']", state="attached", timeout=60_000)
@@ -391,6 +416,113 @@ def test_live_map_and_style_use_the_basemap(db: str, basemap: Path) -> None:
             font = style["font-faces"]["Noto Sans Regular"][0]["url"]
             assert c.get(font).headers["content-type"] == "font/woff2"
             assert c.get("/fonts/LICENSE.noto-sans.txt").status_code == 404
+            # The names over the hexagons: MapLibre, served from here (a whitelist, not a file server).
+            lib = c.get("/map/lib/maplibre-gl.mjs")
+            assert lib.headers["content-type"].startswith("text/javascript") and b"MapLibre" in lib.content
+            assert c.get("/map/lib/LICENSE.maplibre-gl.txt").status_code == 404
     finally:
         os.environ["CAMDENSITY_BASEMAP_PATH"] = before
         testing.clear_settings()
+
+
+def dark_pixels(image: Any, box: tuple[int, int, int, int]) -> set[tuple[int, int]]:
+    """Pixels of `box` (left, top, right, bottom) darker than any hexagon, road or background:
+    label text (#4a4a4a, #666666) and little else."""
+    pixels = image.load()
+    return {(x, y) for y in range(box[1], box[3]) for x in range(box[0], box[2])
+            if sum(pixels[x, y]) < 3 * 140}
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
+def test_live_map_draws_names_over_the_hexagons(db: str, basemap: Path, tmp_path: Path) -> None:
+    pytest.importorskip("PIL")
+    from PIL import Image
+
+    from routes.test_map import load
+
+    with testing.serving_app(db, CAMDENSITY_BASEMAP_PATH=str(basemap)) as base, browser_page() as page:
+        requests: list[str] = []
+        page.on("request", lambda r: requests.append(r.url))
+        image = load(page, f"{base}/map?lat={CENTER[1]}&lon={CENTER[0]}&zoom=15", tmp_path / "on.png")
+        # MapLibre follows deck.gl's view exactly, and drew street and place names there.
+        view = page.evaluate("[camdensityBasemap.getCenter().lat, camdensityBasemap.getCenter().lng, "
+                             "camdensityBasemap.getZoom()]")
+        assert view == pytest.approx([CENTER[1], CENTER[0], 15], abs=1e-6)
+        drawn = page.evaluate("camdensityBasemap.queryRenderedFeatures({layers: ['basemap-road-names', "
+                              "'basemap-places']}).map((f) => f.properties.name)")
+        assert "Helsinki" in drawn and len(set(drawn)) >= 8, drawn  # the city and its streets
+        # The same view with the names' canvas hidden: what differs is the text.
+        page.evaluate("document.getElementById('basemap-gl').style.visibility = 'hidden'")
+        page.wait_for_timeout(200)
+        page.screenshot(path=str(tmp_path / "off.png"))
+        off = Image.open(tmp_path / "off.png").convert("RGB")
+        map_area = (0, 60, 740, image.size[1] - 40)  # below the title, left of the legend
+        text = dark_pixels(image, map_area) - dark_pixels(off, map_area)
+        assert len(text) > 300, f"{len(text)} pixels of text drawn by the names"
+        # The sea (Kaisaniemenlahti, from the extract's coastline) is filled water-blue.
+        bay = load(page, f"{base}/map?lat=60.1776&lon=24.9435&zoom=16", tmp_path / "bay.png")
+        sampled = (bay.size[0] // 2) * ((bay.size[1] - 30) // 2)
+        assert count_near(bay, [(0xD4, 0xE1, 0xE8)], tol=6) > 0.05 * sampled
+        # Offline: the font came from here, nothing from another origin.
+        assert any(u.endswith("/fonts/noto-sans-latin-400-normal.woff2") for u in requests), requests
+        assert all(u.startswith((base, "data:", "blob:")) for u in requests), requests
+
+
+def test_bundle_page_and_live_map_show_the_same_layout(
+    db: str, basemap: Path, bundle: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One layout (map_layout.html) for both: title bar, legend and attribution are the same text."""
+    def chrome(page: str) -> list[str]:
+        return [re.search(pattern, page, re.DOTALL).group(0) for pattern in (  # type: ignore[union-attr]
+            r'<header id="title">.*?</header>', r'<div id="legend".*?<div id="attribution".*?</div>')]
+
+    monkeypatch.setenv("CAMDENSITY_BASEMAP_PATH", str(basemap))
+    testing.clear_settings()
+    try:
+        with TestClient(create_app(db)) as c:
+            live = c.get("/map", params={"zoom": 12}).text
+    finally:
+        monkeypatch.undo()
+        testing.clear_settings()
+    published = (bundle / "index.html").read_text()
+    assert chrome(live) == chrome(published)
+    assert "basemap © OpenStreetMap contributors (ODbL-1.0) · camdensity" in chrome(published)[1]
+
+
+def test_map_contacts_no_other_origin_by_default(db: str, basemap: Path) -> None:
+    """CAMDENSITY_BASEMAP_STYLE unset: the page's policy lets it fetch from its own origin only."""
+    with TestClient(create_app(db)) as c:
+        csp = c.get("/map", params={"zoom": 12}).headers["content-security-policy"]
+    assert "connect-src 'self';" in csp and "img-src 'self' data: blob:;" in csp
+    assert "http" not in csp  # no other origin anywhere in it
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
+def test_external_basemap_style_is_used_and_allowed_alone(db: str, tmp_path: Path) -> None:
+    pytest.importorskip("PIL")
+    from routes.test_map import count_near, load
+
+    # A third party's style: a magenta background, so the test can see it is drawn.
+    (tmp_path / "style.json").write_text(json.dumps({"version": 8, "sources": {}, "layers": [
+        {"id": "land", "type": "background", "paint": {"background-color": "#ff00ff"}}]}))
+    with (testing.static_server(tmp_path, {"Access-Control-Allow-Origin": "*"}) as other,
+          testing.serving_app(db, CAMDENSITY_BASEMAP_STYLE=f"{other}/style.json") as base,
+          browser_page() as page):
+        assert other.rsplit(":", 1)[1] != base.rsplit(":", 1)[1]  # another origin
+        answers: dict[str, str] = {}
+        page.on("response", lambda r: answers.setdefault(r.url, r.headers.get("content-security-policy")))
+        image = load(page, f"{base}/map?lat={CENTER[1]}&lon={CENTER[0]}&zoom=13", tmp_path / "ext.png")
+        csp = answers[f"{base}/map?lat={CENTER[1]}&lon={CENTER[0]}&zoom=13"]
+        # The policy adds exactly that origin, to what the page may fetch and show, nothing more
+        # (load() failed the test had the policy blocked anything).
+        assert f"connect-src 'self' {other};" in csp and f"img-src 'self' data: blob: {other};" in csp
+        assert csp.count("http") == 2
+        assert f"{other}/style.json" in answers
+        assert {u.split("/")[2] for u in answers if u.startswith("http")} == {
+            base.split("/")[2], other.split("/")[2]}
+        # Its background is drawn under the hexagons (the deck.gl offline basemap is not).
+        sampled = (image.size[0] // 2) * ((image.size[1] - 30) // 2)
+        assert count_near(image, [(255, 0, 255)]) > 0.2 * sampled
+        assert f"basemap: style of {other.split('/')[2]}" in page.inner_text("#attribution")
