@@ -671,6 +671,10 @@ def basemap_command(
     except BasemapError as exc:
         fail(str(exc))
     typer.echo(f"basemap: {result.tiles:,} tiles, {result.size:,} bytes in {result.path}")
+    done = result.extract
+    typer.echo(f"  sea from the coastline: {done.sea_polygons} polygons, {done.sea_share:.1%} of the "
+               f"extract's box; areas cut by its edge closed and clipped: {done.closed_areas}; "
+               f"other ways cut by its edge left out: {done.dropped_ways}")
 
 
 @app.command()
