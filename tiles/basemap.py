@@ -17,6 +17,8 @@ from typing import Any
 from pmtiles.convert import mbtiles_to_pmtiles
 from pmtiles.reader import MmapSource, Reader, all_tiles
 
+from camdensity.tiles.basemap_extract import Prepared, prepare_extract
+
 # tiles/tilemaker/: tilemaker's layer config and tag processing (water, parks, roads, rail, places).
 CONFIG_FILES = ("config.json", "process.lua")
 FONT = "Noto Sans Regular"
@@ -39,11 +41,12 @@ class BasemapError(Exception):
 
 @dataclass(frozen=True)
 class BasemapResult:
-    """The archive written: where, how many tiles, how big."""
+    """The archive written: where, how many tiles, how big; what preparing the extract did."""
 
     path: Path
     tiles: int
     size: int
+    extract: Prepared
 
 
 def _tilemaker(pbf: Path, mbtiles: Path, workdir: Path, bbox: str | None) -> subprocess.CompletedProcess[str]:
@@ -57,30 +60,6 @@ def _tilemaker(pbf: Path, mbtiles: Path, workdir: Path, bbox: str | None) -> sub
     return subprocess.run(command, cwd=workdir, capture_output=True, text=True, check=False)
 
 
-def complete_copy(pbf: Path, out: Path) -> None:
-    """Copy of an extract keeping only ways whose nodes are all in it, and multipolygons made of
-    such ways: tilemaker stops at the first missing node, and clipped extracts have many."""
-    import osmium
-    import osmium.index
-
-    nodes = osmium.index.IdSet()
-    for obj in osmium.FileProcessor(str(pbf), osmium.osm.NODE):
-        nodes.set(obj.id)
-    ways = osmium.index.IdSet()
-    for obj in osmium.FileProcessor(str(pbf), osmium.osm.WAY):
-        if all(nodes.get(n.ref) for n in obj.nodes):
-            ways.set(obj.id)
-    with osmium.SimpleWriter(str(out), overwrite=True) as writer:
-        for obj in osmium.FileProcessor(str(pbf)):
-            if obj.is_node():
-                writer.add_node(obj)
-            elif obj.is_way() and ways.get(obj.id):
-                writer.add_way(obj)
-            elif (obj.is_relation() and obj.tags.get("type") == "multipolygon"
-                  and all(m.type == "w" and ways.get(m.ref) for m in obj.members)):
-                writer.add_relation(obj)
-
-
 def build_basemap(pbf: Path, out: Path, bbox: str | None = None) -> BasemapResult:
     """Write the basemap of `pbf` to `out` (PMTiles, z4-14), replacing it atomically."""
     if shutil.which("tilemaker") is None:
@@ -92,12 +71,12 @@ def build_basemap(pbf: Path, out: Path, bbox: str | None = None) -> BasemapResul
     with tempfile.TemporaryDirectory(prefix="camdensity-basemap-") as tmp:
         work = Path(tmp)
         mbtiles = work / "basemap.mbtiles"
-        done = _tilemaker(pbf, mbtiles, work, bbox)
-        if done.returncode != 0 and "Could not find node" in (done.stderr + done.stdout):
-            mbtiles.unlink(missing_ok=True)
-            complete = work / "complete.osm.pbf"
-            complete_copy(pbf, complete)
-            done = _tilemaker(complete, mbtiles, work, bbox)
+        prepared = work / "prepared.osm.pbf"
+        try:
+            extract = prepare_extract(pbf, prepared, _parse_bbox(bbox))
+        except (RuntimeError, OSError) as exc:  # pyosmium's errors on a file it cannot read
+            raise BasemapError(f"cannot read {pbf.name}: {exc}") from None
+        done = _tilemaker(prepared, mbtiles, work, bbox)
         if done.returncode != 0 or not mbtiles.is_file():
             last = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
             raise BasemapError(f"tilemaker failed on {pbf.name}: {last[0]}")
@@ -105,7 +84,20 @@ def build_basemap(pbf: Path, out: Path, bbox: str | None = None) -> BasemapResul
         partial = out.with_name(out.name + ".partial")
         mbtiles_to_pmtiles(str(mbtiles), str(partial), None)
     partial.replace(out)
-    return BasemapResult(out, count_tiles(out), out.stat().st_size)
+    return BasemapResult(out, count_tiles(out), out.stat().st_size, extract)
+
+
+def _parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
+    """`minlon,minlat,maxlon,maxlat` as four numbers (BasemapError when it is not that)."""
+    if not text:
+        return None
+    try:
+        west, south, east, north = (float(v) for v in text.split(","))
+    except ValueError:
+        raise BasemapError(f"--bbox must be minlon,minlat,maxlon,maxlat, not {text!r}") from None
+    if not (-180 <= west < east <= 180 and -90 <= south < north <= 90):
+        raise BasemapError("--bbox must satisfy -180 <= minlon < maxlon <= 180 and -90 <= minlat < maxlat <= 90")
+    return west, south, east, north
 
 
 def set_bounds(mbtiles: Path) -> None:

@@ -460,6 +460,10 @@ def test_live_map_draws_names_over_the_hexagons(db: str, basemap: Path, tmp_path
         map_area = (0, 60, 740, image.size[1] - 40)  # below the title, left of the legend
         text = dark_pixels(image, map_area) - dark_pixels(off, map_area)
         assert len(text) > 300, f"{len(text)} pixels of text drawn by the names"
+        # The sea (Kaisaniemenlahti, from the extract's coastline) is filled water-blue.
+        bay = load(page, f"{base}/map?lat=60.1776&lon=24.9435&zoom=16", tmp_path / "bay.png")
+        sampled = (bay.size[0] // 2) * ((bay.size[1] - 30) // 2)
+        assert count_near(bay, [(0xD4, 0xE1, 0xE8)], tol=6) > 0.05 * sampled
         # Offline: the font came from here, nothing from another origin.
         assert any(u.endswith("/fonts/noto-sans-latin-400-normal.woff2") for u in requests), requests
         assert all(u.startswith((base, "data:", "blob:")) for u in requests), requests
