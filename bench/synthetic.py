@@ -1,18 +1,24 @@
-"""A synthetic CSV of camera reports around Seattle, reproducible from its seed.
+"""A synthetic CSV of camera reports resampled from real US camera points, reproducible from its seed.
 
-Columns `id,lat,lon,type,operator`. Points cover a ~30 x 30 km square centred on Seattle: most
-of them in a few hundred Gaussian hot spots (downtown-like clusters), the rest uniform. A few
-per cent of the rows are unusable on purpose (empty latitude, latitude 95, a non-numeric
+Columns `id,lat,lon,type,operator`. Every row starts from a real camera point (DeFlock's
+southeast ALPRs and OSM's US-west cameras in `../shared/data/us/`, else the bundled
+`data/us/`), so the rows cluster like the cities those cameras are in; most are moved a little
+(a street away, sigma `NEAR_SIGMA_M`), some further (the same town, `FAR_SIGMA_M`). A few per
+cent of the rows are unusable on purpose (empty latitude, latitude 95, a non-numeric
 longitude), so the importer's reject path is part of what is measured.
 
     python -m bench.synthetic 1000000 /tmp/cameras.csv [0.025]
+
+`CAMDENSITY_BENCH_N` (read by bench/pipeline.py and bench/conftest.py) sets the rows.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -20,9 +26,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-CENTRE_LAT, CENTRE_LON = 47.6, -122.33
-HALF_SIDE_KM = 15.0
-KM_PER_DEG_LAT = 111.32
+REPO = Path(__file__).resolve().parent.parent
+# The real points: the shared data beside the checkout, else the bundled US file.
+POINT_DIRS = (REPO.parent / "shared" / "data" / "us", REPO / "data" / "us")
+METRES_PER_DEG_LAT = 111_320.0
+NEAR_SIGMA_M = 150.0
+FAR_SIGMA_M = 2_000.0
+FAR_SHARE = 0.2
 TYPES = ("alpr", "cctv", "traffic", "dome")
 TYPE_WEIGHTS = (0.15, 0.55, 0.15, 0.15)
 # Operator names as they appear in real lists; the importer normalises them to
@@ -30,9 +40,6 @@ TYPE_WEIGHTS = (0.15, 0.55, 0.15, 0.15)
 OPERATORS = ("Seattle Police Department", "King County Metro", "WSDOT", "Acme Retail Inc",
              "Pike Place Market LLC", "private residence", "Homeowners Association", "")
 OPERATOR_WEIGHTS = (0.15, 0.10, 0.10, 0.20, 0.10, 0.15, 0.05, 0.15)
-HOT_SPOTS = 300
-CLUSTERED_SHARE = 0.7
-CLUSTER_SIGMA_KM = 0.4
 # Share of unusable rows (2.5 %), split 40 % empty latitude, 40 % latitude 95, 20 % bad longitude.
 INVALID_SHARE = 0.025
 CHUNK_ROWS = 1_000_000
@@ -47,20 +54,33 @@ class Synthetic:
     invalid: int
 
 
-def _chunk(rng: np.random.Generator, start: int, n: int, spots: np.ndarray,
+def real_points() -> np.ndarray:
+    """(lat, lon) of the real camera points the rows are resampled from, shape (n, 2)."""
+    return _real_points()
+
+
+@cache
+def _real_points() -> np.ndarray:
+    for folder in POINT_DIRS:
+        files = sorted(folder.glob("*.json")) if folder.is_dir() else []
+        points = [(float(e["lat"]), float(e["lon"])) for f in files
+                  for e in json.loads(f.read_text()) if "lat" in e and "lon" in e]
+        if points:
+            return np.asarray(points, dtype=np.float64)
+    raise FileNotFoundError(f"no real camera points in {', '.join(map(str, POINT_DIRS))}")
+
+
+def _chunk(rng: np.random.Generator, start: int, n: int, anchors: np.ndarray,
            invalid_share: float) -> tuple[pa.Table, int]:
     """Rows `start`..`start + n - 1` as a table of text columns, and how many are unusable."""
-    km_per_deg_lon = KM_PER_DEG_LAT * np.cos(np.radians(CENTRE_LAT))
-    clustered = rng.random(n) < CLUSTERED_SHARE
-    spot = spots[rng.integers(0, len(spots), n)]
-    dy = np.where(clustered, spot[:, 0] + rng.normal(0, CLUSTER_SIGMA_KM, n),
-                  rng.uniform(-HALF_SIDE_KM, HALF_SIDE_KM, n))
-    dx = np.where(clustered, spot[:, 1] + rng.normal(0, CLUSTER_SIGMA_KM, n),
-                  rng.uniform(-HALF_SIDE_KM, HALF_SIDE_KM, n))
-    dy = np.clip(dy, -HALF_SIDE_KM, HALF_SIDE_KM)
-    dx = np.clip(dx, -HALF_SIDE_KM, HALF_SIDE_KM)
-    lat = pc.cast(pa.array(np.round(CENTRE_LAT + dy / KM_PER_DEG_LAT, 6)), pa.string())
-    lon = pc.cast(pa.array(np.round(CENTRE_LON + dx / km_per_deg_lon, 6)), pa.string())
+    anchor = anchors[rng.integers(0, len(anchors), n)]
+    sigma = np.where(rng.random(n) < FAR_SHARE, FAR_SIGMA_M, NEAR_SIGMA_M)
+    lat_deg = np.clip(anchor[:, 0] + rng.normal(0, 1, n) * sigma / METRES_PER_DEG_LAT, -89.9, 89.9)
+    lon_deg = anchor[:, 1] + rng.normal(0, 1, n) * sigma / (
+        METRES_PER_DEG_LAT * np.cos(np.radians(anchor[:, 0])))
+    lon_deg = (lon_deg + 180.0) % 360.0 - 180.0
+    lat = pc.cast(pa.array(np.round(lat_deg, 6)), pa.string())
+    lon = pc.cast(pa.array(np.round(lon_deg, 6)), pa.string())
 
     fate = rng.random(n) / invalid_share if invalid_share > 0 else np.ones(n)
     empty_lat = fate < 0.4
@@ -82,7 +102,7 @@ def write_cameras_csv(path: Path, rows: int, seed: int = 20240601,
                       invalid_share: float = INVALID_SHARE) -> Synthetic:
     """Write `rows` camera reports to `path` (atomically: a finished file or none)."""
     rng = np.random.default_rng(seed)
-    spots = rng.uniform(-HALF_SIDE_KM * 0.9, HALF_SIDE_KM * 0.9, (HOT_SPOTS, 2))
+    anchors = real_points()
     partial = path.with_name(f".{path.name}.{os.getpid()}.part")
     invalid = 0
     options = pacsv.WriteOptions(include_header=True, quoting_style="none", quoting_header="none")
@@ -90,7 +110,7 @@ def write_cameras_csv(path: Path, rows: int, seed: int = 20240601,
     try:
         with pacsv.CSVWriter(partial, schema, write_options=options) as writer:
             for start in range(0, rows, CHUNK_ROWS):
-                table, bad = _chunk(rng, start, min(CHUNK_ROWS, rows - start), spots,
+                table, bad = _chunk(rng, start, min(CHUNK_ROWS, rows - start), anchors,
                                     invalid_share)
                 writer.write_table(table)
                 invalid += bad

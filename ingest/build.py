@@ -37,7 +37,7 @@ import psycopg
 import pyarrow as pa
 
 from camdensity.evidence.record import record as record_evidence
-from camdensity.ingest import privacy
+from camdensity.ingest import baseline, privacy
 from camdensity.ingest.fuse import FUSE_LOCK, FuseResult, fuse
 from camdensity.ingest.pgcopy import read_arrays, write_arrays
 from camdensity.settings import SITE_CATEGORIES, MethodSettings, method_settings
@@ -50,7 +50,7 @@ CITY_PERCENTILE_RADIUS_M = 200
 _LONLAT = [("lon", "double precision"), ("lat", "double precision")]
 # A private aggregate carries its cell (ingest/privacy.py); -1 for the others.
 _SELECT_CAMERAS = (
-    "SELECT id, ST_X(geom), ST_Y(geom), coalesce(h3, -1) FROM camera_published ORDER BY id"
+    "SELECT id, ST_X(geom), ST_Y(geom), coalesce(h3, -1), count FROM camera_published ORDER BY id"
 )
 _SELECT_SITE_POINTS = "SELECT ST_X(centroid), ST_Y(centroid) FROM site"
 _SELECT_ADDRESS_POINTS = "SELECT ST_X(geom), ST_Y(geom) FROM address"
@@ -64,9 +64,12 @@ _SELECT_SURVEYED = (
 _LATEST_SNAPSHOT = (
     "SELECT snapshot FROM build WHERE finished_at IS NOT NULL ORDER BY id DESC LIMIT 1"
 )
+_LATEST_BUILD = (
+    "SELECT params, map_inputs FROM build WHERE finished_at IS NOT NULL ORDER BY id DESC LIMIT 1"
+)
 _INSERT_BUILD = (
-    "INSERT INTO build (id, snapshot, params, sources, finished_at)"
-    " VALUES (%s, %s, %s, %s, clock_timestamp())"
+    "INSERT INTO build (id, snapshot, params, sources, map_inputs, finished_at)"
+    " VALUES (%s, %s, %s, %s, %s, clock_timestamp())"
 )
 
 Step = Callable[[str], None]
@@ -88,6 +91,7 @@ class BuildResult:
     baseline_cells: int
     sites: int                 # sites with an exposure row
     seconds: float
+    map_kept: bool = False     # only addresses changed: hexagons and site counts were kept
 
 
 def build(conn: psycopg.Connection, settings: MethodSettings | None = None,
@@ -103,54 +107,70 @@ def build(conn: psycopg.Connection, settings: MethodSettings | None = None,
         # statement, spending more time than the statements take.
         conn.execute("SET LOCAL jit = off")
         build_id = conn.execute("SELECT nextval(pg_get_serial_sequence('build', 'id'))").fetchone()[0]
-        say("fusing camera reports")
-        fusion = fuse(conn, settings)
+        inputs = conn.execute(query("build_map_inputs")).fetchone()[0]
+        map_kept = _map_unchanged(conn, settings, inputs)
         conn.execute(query("build_setup"))
-        conn.execute(query("build_clear"))
-        say("publishing cameras by the privacy rule")
-        withheld_devices = privacy.publish(conn, settings)
-
-        say("computing H3 cells")
+        if map_kept:
+            # Only addresses changed since the newest build: cameras, hexagons and site counts
+            # stay as they are (not rewritten); the baseline, which addresses extend, is redone.
+            say("cameras, sites and parameters unchanged: keeping the map")
+            fusion = _current_fusion(conn)
+            conn.execute(query("build_clear_baseline"))
+        else:
+            say("fusing camera reports")
+            fusion = fuse(conn, settings)
+            conn.execute(query("build_clear"))
+            say("publishing cameras by the privacy rule")
+            withheld_devices = privacy.publish(conn, settings)
         cams = read_arrays(conn, _SELECT_CAMERAS, None,
-                           [("id", "bigint"), *_LONLAT, ("snapped", "bigint")])
-        _stage_cells(conn, cams, settings.resolutions, settings.private_resolution)
-        _stage_survey_cells(conn, settings.resolutions)
-        say("aggregating hexagons")
-        conn.execute(query("build_breakdown"))
-        conn.execute(query("build_withheld_totals"),
-                     {"resolutions": settings.resolutions, "withheld": withheld_devices})
-        say("measuring distances to sites")
-        conn.execute(query("build_cell_distances"), {
-            "categories": list(SITE_CATEGORIES), "limit_m": settings.site_distance_limit_m,
-        })
-        conn.execute(query("build_cell_nearest"))
-        conn.execute(query("build_hexagons"))
-        conn.execute(query("build_hexagons_surveyed"))
+                           [("id", "bigint"), *_LONLAT, ("snapped", "bigint"),
+                            ("count", "integer")])
+        if not map_kept:
+            say("computing H3 cells")
+            _stage_cells(conn, cams, settings.resolutions, settings.private_resolution)
+            _stage_survey_cells(conn, settings.resolutions)
+            say("aggregating hexagons")
+            conn.execute(query("build_breakdown"))
+            # Fresh rows of this transaction: without statistics the planner guesses the joins
+            # below badly (a nested loop over all cells took 10x longer).
+            conn.execute("ANALYZE hexagon_breakdown")
+            conn.execute(query("build_withheld_totals"),
+                         {"resolutions": settings.resolutions, "withheld": withheld_devices})
+            say("measuring distances to sites")
+            conn.execute(query("build_cell_distances"), {
+                "categories": list(SITE_CATEGORIES), "limit_m": settings.site_distance_limit_m,
+            })
+            conn.execute(query("build_cell_nearest"))
+            conn.execute(query("build_hexagons"))
+            conn.execute(query("build_hexagons_surveyed"))
 
         say("computing the city baseline")
-        baseline_cells = _stage_baseline(conn, cams, settings.baseline_resolution)
         radii = sorted(set(settings.exposure_radii_m) | {CITY_PERCENTILE_RADIUS_M})
-        conn.execute(query("build_baseline"), {"radii": radii, "max_radius": max(radii)})
+        baseline_cells = _stage_baseline(conn, cams, settings.baseline_resolution, radii)
+        conn.execute(query("build_baseline"))
+        conn.execute("ANALYZE baseline")  # the city percentile joins it (as hexagon_breakdown)
 
-        say("measuring site exposure")
-        reach = max(max(settings.exposure_radii_m), 500,
-                    settings.effective_buffer_m + settings.effective_disc_m)
-        conn.execute(query("build_site_near"), {"reach_m": reach})
-        conn.execute("ANALYZE _near")
-        conn.execute(query("build_site_exposure"), {
-            "radii": settings.exposure_radii_m, "disc_m": settings.effective_disc_m,
-            "buffer_m": settings.effective_buffer_m,
-        })
-        conn.execute(query("build_site_uncertain"))
-        conn.execute(query("build_camera_uncertain"))
-        conn.execute(query("build_site_percentile_category"))
+        if not map_kept:
+            say("measuring site exposure")
+            reach = max(max(settings.exposure_radii_m), 500,
+                        settings.effective_buffer_m + settings.effective_disc_m)
+            conn.execute(query("build_site_near"), {"reach_m": reach})
+            conn.execute("ANALYZE _near")
+            conn.execute(query("build_site_exposure"), {
+                "radii": settings.exposure_radii_m, "disc_m": settings.effective_disc_m,
+                "buffer_m": settings.effective_buffer_m,
+            })
+            conn.execute(query("build_site_uncertain"))
+            conn.execute(query("build_camera_uncertain"))
+            conn.execute(query("build_site_percentile_category"))
         conn.execute(query("build_site_percentile_city"), {"city_m": settings.city_radius_m})
 
         say("recording the data version")
         sources = conn.execute(query("build_sources")).fetchone()[0]
         params = settings.model_dump(mode="json")
         snapshot = _snapshot_id(build_id, sources, params)
-        conn.execute(_INSERT_BUILD, (build_id, snapshot, json.dumps(params), json.dumps(sources)))
+        conn.execute(_INSERT_BUILD,
+                     (build_id, snapshot, json.dumps(params), json.dumps(sources), inputs))
         record_evidence(conn, build_id, settings, say=say)  # facing, view cones, history
         conn.execute("SELECT pg_notify(%s, %s)", (NOTIFY_CHANNEL, snapshot))
 
@@ -159,12 +179,29 @@ def build(conn: psycopg.Connection, settings: MethodSettings | None = None,
         ).fetchall())
         withheld = dict(conn.execute("SELECT resolution, cameras FROM hexagon_withheld").fetchall())
         sites = conn.execute("SELECT count(*)::integer FROM site_exposure").fetchone()[0]
-    return BuildResult(
+    return BuildResult(map_kept=map_kept,
         build_id=build_id, snapshot=snapshot, fusion=fusion,
         cells={r: cells.get(r, 0) for r in settings.resolutions},
         withheld={r: withheld.get(r, 0) for r in settings.resolutions},
         baseline_cells=baseline_cells, sites=sites, seconds=time.perf_counter() - started,
     )
+
+
+def _map_unchanged(conn: psycopg.Connection, settings: MethodSettings, inputs: str) -> bool:
+    """True when the newest build was made with these parameters from the same camera reports,
+    sites, survey points and their sources (`inputs`, build_map_inputs.sql): its cameras,
+    hexagons and site counts are what a new build would compute again."""
+    row = conn.execute(_LATEST_BUILD).fetchone()
+    # As stored: through JSON (a dict's integer keys come back as strings).
+    params = json.loads(json.dumps(settings.model_dump(mode="json")))
+    return row is not None and row[0] == params and row[1] == inputs
+
+
+def _current_fusion(conn: psycopg.Connection) -> FuseResult:
+    """What the kept cameras hold (the fusion of the newest build, not run again)."""
+    cameras, devices = conn.execute(
+        "SELECT count(*)::integer, coalesce(sum(count), 0)::bigint FROM camera").fetchone()
+    return FuseResult(cameras=cameras, devices=devices)
 
 
 def _check(settings: MethodSettings) -> None:
@@ -250,8 +287,10 @@ def _stage_survey_cells(conn: psycopg.Connection, resolutions: list[int]) -> Non
     conn.execute(query("build_survey_cells"))
 
 
-def _stage_baseline(conn: psycopg.Connection, cams: dict[str, np.ndarray], resolution: int) -> int:
-    """COPY the baseline cells: those holding a camera, site or address, and their neighbours."""
+def _stage_baseline(conn: psycopg.Connection, cams: dict[str, np.ndarray], resolution: int,
+                    radii: list[int]) -> int:
+    """COPY the baseline cells (those holding a camera, site or address, and their neighbours)
+    with the published devices within each radius of their centres (ingest/baseline.py)."""
     sites = read_arrays(conn, _SELECT_SITE_POINTS, None, _LONLAT)
     addresses = read_arrays(conn, _SELECT_ADDRESS_POINTS, None, _LONLAT)
     held = np.unique(np.concatenate([
@@ -261,12 +300,14 @@ def _stage_baseline(conn: psycopg.Connection, cams: dict[str, np.ndarray], resol
         return 0
     cells = np.unique(np.asarray(h3ronpy.grid_disk(_as_h3(held), 1, flatten=True)).view(np.int64))
     lon, lat = _centres(cells)
-    written = write_arrays(conn, "_base", [
-        ("h3", "bigint", cells), ("lon", "double precision", lon),
-        ("lat", "double precision", lat),
-    ])
-    conn.execute("ANALYZE _base")
-    return written
+    counts = baseline.counts_within(conn, cams, lon, lat, radii)
+    for k, radius in enumerate(radii):
+        write_arrays(conn, "_base", [
+            ("h3", "bigint", cells), ("radius_m", "integer", np.full(len(cells), radius)),
+            ("cameras", "bigint", counts[:, k]), ("lon", "double precision", lon),
+            ("lat", "double precision", lat),
+        ])
+    return len(cells)
 
 
 # What of a source goes into the digest: what it holds and what exports say of it (not when it

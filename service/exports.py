@@ -12,9 +12,11 @@ from enum import Enum
 from typing import Any, Protocol
 
 import anyio.to_thread
+import numpy as np
 import orjson
 import psycopg
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import shapely
@@ -25,13 +27,14 @@ from camdensity.ingest import privacy
 from camdensity.service.snapshot import Snapshot
 from camdensity.settings import CAMERA_TYPES, OPERATOR_TYPES, SITE_CATEGORIES
 
-# Rows per server-side cursor fetch, Parquet row group and encoded chunk: a large export holds
-# only this many rows in memory at a time.
-BATCH_ROWS = 10_000
+# Rows per Parquet row group and encoded chunk: a large export holds only about this many rows
+# in memory at a time.
+BATCH_ROWS = 50_000
+# Bytes of COPY data read before they are split into rows.
+COPY_READ_BYTES = 4 << 20
 
 # Makes the plan and the rows one consistent state even while a build replaces the hexagons.
 BEGIN_SNAPSHOT = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"
-CURSOR_NAME = "camdensity_hexagon_export"
 
 GEOPARQUET_VERSION = "1.1.0"
 # Text formats round coordinates to 7 decimals (about 1 cm; RFC 7946 section 11.2 advises
@@ -193,11 +196,163 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def rows_to_batch(rows: Sequence[Sequence[Any]]) -> pa.RecordBatch:
-    """Fetched rows (columns as in export_hexagons.sql) as one Arrow batch."""
-    columns = list(zip(*rows)) if rows else [()] * len(QUERY_SCHEMA)
-    arrays = [pa.array(col, type=field.type) for col, field in zip(columns, QUERY_SCHEMA)]
-    return pa.RecordBatch.from_arrays(arrays, schema=QUERY_SCHEMA)
+# --- binary COPY rows into Arrow, vectorised (sql/queries/export_hexagons.sql) ----------
+
+_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00" * 8
+# Wire types of the attribute and bound columns, in the query's order; the polygon follows.
+_COPY_TYPES: tuple[tuple[str, str], ...] = tuple(
+    (name, "S16" if name == "h3" else ">i2" if name == "resolution" else "?" if name == "surveyed"
+     else ">i8" if pa.types.is_int64(typ) else ">f8")
+    for name, typ in ((f.name, f.type) for f in QUERY_SCHEMA if f.name != "geometry")
+)
+_COPY_FIELDS = len(_COPY_TYPES) + 1
+
+
+def _copy_dtype(polygon_bytes: int) -> np.dtype:
+    """One COPY row whose polygon is `polygon_bytes` long: field count, (length, value) pairs."""
+    fields: list[tuple[Any, ...]] = [("_n", ">i2")]
+    for i, (name, wire) in enumerate(_COPY_TYPES):
+        fields += [(f"_len{i}", ">i4"), (name, wire)]
+    fields += [("_glen", ">i4"), ("geometry", "u1", (polygon_bytes,))]
+    return np.dtype(fields)
+
+
+_FIXED_BYTES = _copy_dtype(0).itemsize  # a row up to its polygon's bytes
+_WIDTHS = [np.dtype(wire).itemsize for _, wire in _COPY_TYPES]
+
+
+class CopyBatches:
+    """Splits the binary COPY of export_hexagons.sql into Arrow batches of QUERY_SCHEMA.
+
+    Rows are variable only in the polygon's length, and nearly every H3 cell is a hexagon of
+    one WKB length: each run of equally long rows is one zero-copy numpy view; a row of
+    another length (a pentagon, a cell cut by an icosahedron edge) starts the next run.
+    """
+
+    def __init__(self) -> None:
+        self._buf = bytearray()
+        self._started = False
+        self._done = False
+        self._runs: list[np.ndarray] = []
+
+    def feed(self, data: bytes | bytearray | memoryview) -> pa.RecordBatch | None:
+        """Take the next COPY bytes; the rows completed so far as a batch (None: none yet)."""
+        self._buf += data
+        if not self._started:
+            if len(self._buf) < len(_COPY_HEADER):
+                return None
+            if not self._buf.startswith(_COPY_HEADER):
+                raise ExportError("unexpected export data from the store (not binary COPY)")
+            del self._buf[:len(_COPY_HEADER)]
+            self._started = True
+        pos = self._split()
+        del self._buf[:pos]
+        return self._batch()
+
+    def close(self) -> pa.RecordBatch | None:
+        """The last rows; checks the data ended where COPY says it does."""
+        if not self._done or self._buf:
+            raise ExportError("export data from the store ended early")
+        return self._batch()
+
+    def _split(self) -> int:
+        buf, pos, end = self._buf, 0, len(self._buf)
+        while not self._done and end - pos >= 2:
+            if int.from_bytes(buf[pos:pos + 2], "big", signed=True) == -1:
+                self._done, pos = True, pos + 2
+                break
+            if end - pos < _FIXED_BYTES:
+                break
+            length = int.from_bytes(buf[_FIXED_BYTES + pos - 4:_FIXED_BYTES + pos], "big",
+                                    signed=True)
+            dtype = _copy_dtype(length)
+            count = (end - pos) // dtype.itemsize
+            if count == 0:
+                break
+            rows = np.frombuffer(buf, dtype=dtype, count=count, offset=pos)
+            odd = np.flatnonzero((rows["_glen"] != length) | (rows["_n"] != _COPY_FIELDS))
+            if len(odd):
+                rows = rows[:odd[0]]  # the first row of another shape (or the trailer) ends it
+            self._check(rows)
+            self._runs.append(rows.copy())  # the buffer is about to be reused
+            pos += len(rows) * dtype.itemsize
+        return pos
+
+    @staticmethod
+    def _check(rows: np.ndarray) -> None:
+        for i, width in enumerate(_WIDTHS):
+            if not (rows[f"_len{i}"] == width).all():
+                raise ExportError("unexpected export data from the store (a NULL or a type)")
+
+    def _batch(self) -> pa.RecordBatch | None:
+        runs, self._runs = self._runs, []
+        if not runs or not sum(len(r) for r in runs):
+            return None
+        arrays = []
+        for (name, _), field in zip(_COPY_TYPES, QUERY_SCHEMA):
+            values = np.concatenate([r[name] for r in runs])
+            if name == "h3":
+                arrays.append(pc.utf8_ltrim(pa.array(values.astype("U16")), "0"))
+            elif pa.types.is_floating(field.type):
+                values = values.astype(np.float64)
+                arrays.append(pa.array(values, mask=np.isnan(values)))
+            else:
+                arrays.append(pa.array(values.astype(field.type.to_pandas_dtype())))
+        arrays.append(_polygons(runs))
+        return pa.RecordBatch.from_arrays(arrays, schema=QUERY_SCHEMA)
+
+
+def _polygons(runs: list[np.ndarray]) -> pa.Array:
+    """The runs' polygons as one binary array (offsets from each run's fixed length)."""
+    lengths = np.concatenate([np.full(len(r), r.dtype["geometry"].shape[0], np.int64)
+                              for r in runs])
+    offsets = np.zeros(len(lengths) + 1, dtype=np.int32)
+    np.cumsum(lengths, out=offsets[1:])
+    data = b"".join(np.ascontiguousarray(r["geometry"]).tobytes() for r in runs)
+    return pa.Array.from_buffers(pa.binary(), len(lengths),
+                                 [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+
+
+class Rebatch:
+    """Re-cuts batches of any size into batches of exactly BATCH_ROWS rows (the last fewer)."""
+
+    def __init__(self) -> None:
+        self._pending: list[pa.RecordBatch] = []
+        self._held = 0
+
+    def push(self, batch: pa.RecordBatch | None) -> list[pa.RecordBatch]:
+        """Take a batch; the full batches it completes."""
+        if batch is None or batch.num_rows == 0:
+            return []
+        self._pending.append(batch)
+        self._held += batch.num_rows
+        out = []
+        while self._held >= BATCH_ROWS:
+            table = pa.Table.from_batches(self._pending)
+            out.append(table.slice(0, BATCH_ROWS).combine_chunks().to_batches()[0])
+            rest = table.slice(BATCH_ROWS).combine_chunks()
+            self._pending, self._held = rest.to_batches(), rest.num_rows
+        return out
+
+    def rest(self) -> list[pa.RecordBatch]:
+        """The last, partial batch (if any rows are left)."""
+        if not self._held:
+            return []
+        return pa.Table.from_batches(self._pending).combine_chunks().to_batches()
+
+
+class _CopyEncoder:
+    """COPY bytes in, encoded chunks out: split into rows, re-cut to BATCH_ROWS, encoded."""
+
+    def __init__(self, enc: Encoder) -> None:
+        self._enc, self._split, self._cut = enc, CopyBatches(), Rebatch()
+
+    def feed(self, data: bytes | bytearray) -> list[bytes]:
+        return [self._enc.write(b) for b in self._cut.push(self._split.feed(data))]
+
+    def close(self) -> list[bytes]:
+        last = self._cut.push(self._split.close()) + self._cut.rest()
+        return [self._enc.write(b) for b in last] + [self._enc.finish()]
 
 
 class _Drain(io.RawIOBase):
@@ -376,20 +531,26 @@ def snapshot_transaction(conn: Connection) -> Iterator[None]:
         yield
 
 
-def _encode(enc: Encoder, rows: Sequence[Sequence[Any]]) -> bytes:
-    return enc.write(rows_to_batch(rows))
+def _copy_statement(request: ExportRequest) -> tuple[str, dict[str, float | int | None]]:
+    return (f"COPY ({sql.query('export_hexagons')}) TO STDOUT (FORMAT BINARY)",
+            request.params())
 
 
 def iter_export(conn: Connection, plan: ExportPlan, fmt: ExportFormat) -> Iterator[bytes]:
-    """Encoded chunks of an export, read through a server-side cursor (inside a transaction)."""
+    """Encoded chunks of an export, read with one binary COPY (inside a transaction)."""
     enc = encoder(fmt, plan)
     yield enc.start()
-    with conn.cursor(name=CURSOR_NAME) as cur:
-        # Binary results: WKB and numbers arrive without text decoding.
-        cur.execute(sql.query("export_hexagons"), plan.request.params(), binary=True)
-        while rows := cur.fetchmany(BATCH_ROWS):
-            yield _encode(enc, rows)
-    yield enc.finish()
+    coder = _CopyEncoder(enc)
+    statement, params = _copy_statement(plan.request)
+    with conn.cursor() as cur, cur.copy(statement, params) as copy:
+        block = bytearray()
+        for data in copy:
+            block += data
+            if len(block) >= COPY_READ_BYTES:
+                yield from coder.feed(block)
+                block = bytearray()
+        yield from coder.feed(block)
+    yield from coder.close()
 
 
 async def aiter_export(
@@ -408,12 +569,21 @@ async def aiter_export(
                               f"{plan.snapshot.snapshot} while exporting; ask again")
         enc = encoder(fmt, plan)
         yield enc.start()
-        async with conn.cursor(name=CURSOR_NAME) as cur:
-            await cur.execute(sql.query("export_hexagons"), request.params(), binary=True)
-            while rows := await cur.fetchmany(BATCH_ROWS):
-                # Converting and encoding is CPU work (Arrow, zstd, GEOS): off the event loop.
-                yield await anyio.to_thread.run_sync(_encode, enc, rows)
-        yield enc.finish()
+        coder = _CopyEncoder(enc)
+        statement, params = _copy_statement(request)
+        async with conn.cursor() as cur, cur.copy(statement, params) as copy:
+            block = bytearray()
+            async for data in copy:
+                block += data
+                if len(block) >= COPY_READ_BYTES:
+                    # Splitting and encoding is CPU work (numpy, Arrow, zstd): off the event loop.
+                    for chunk in await anyio.to_thread.run_sync(coder.feed, block):
+                        yield chunk
+                    block = bytearray()
+            for chunk in await anyio.to_thread.run_sync(coder.feed, block):
+                yield chunk
+        for chunk in await anyio.to_thread.run_sync(coder.close):
+            yield chunk
 
 
 def export_to_file(

@@ -14,6 +14,7 @@ import duckdb
 import geopandas
 import h3
 import psycopg
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import shapely
@@ -496,3 +497,41 @@ def test_export_of_a_real_build_accounts_for_every_camera(empty_db: str, tmp_pat
             assert sum(p[f"op_{o}"] for o in OPERATOR_TYPES) == p["cameras"]
         resp = c.get("/export/hexagons.csv", params={"resolution": 10})
         assert resp.status_code == 422 and "built resolutions: 8, 9" in resp.json()["detail"]
+
+
+def test_copy_split_keeps_cells_of_every_shape(empty_db: str,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pentagons (shorter WKB) between hexagons: every row comes back whole, in h3 order, with
+    NULL distances as nulls, re-cut into batches of BATCH_ROWS across runs of each shape."""
+    pentagon = sorted(h3.get_pentagons(9))[3]
+    cells = sorted({pentagon, *h3.grid_disk(pentagon, 2)}, key=h3.str_to_int)
+    with psycopg.connect(empty_db, autocommit=True) as conn:
+        for n, cell in enumerate(cells):
+            ring = [(lon, lat) for lat, lon in h3.cell_to_boundary(cell)]
+            wkt = "POLYGON((" + ", ".join(f"{x!r} {y!r}" for x, y in [*ring, ring[0]]) + "))"
+            conn.execute(
+                "INSERT INTO hexagon (h3, resolution, cameras, n_alpr, area_km2, density_km2,"
+                " d_school, geom, geom_3857) SELECT %s, 9, %s, %s, 0.1, %s * 10.0,"
+                " CASE WHEN %s %% 2 = 0 THEN 12.34 END, g, ST_Transform(g, 3857)"
+                " FROM ST_GeomFromText(%s, 4326) g",
+                (h3.str_to_int(cell), n, n, n, n, wkt))
+        monkeypatch.setattr(exports, "BATCH_ROWS", 4)
+        split, cut = exports.CopyBatches(), exports.Rebatch()
+        statement, params = exports._copy_statement(exports.ExportRequest(resolution=9))
+        batches: list[pa.RecordBatch] = []
+        with conn.cursor() as cur, cur.copy(statement, params) as copy:
+            for data in copy:  # small pieces: rows and runs are cut anywhere
+                batches += cut.push(split.feed(data))
+        batches += cut.push(split.close()) + cut.rest()
+    assert [b.num_rows for b in batches] == [4] * (len(cells) // 4) + (
+        [len(cells) % 4] if len(cells) % 4 else [])
+    table = pa.Table.from_batches(batches)
+    assert table.column("h3").to_pylist() == cells
+    assert table.column("cameras").to_pylist() == list(range(len(cells)))
+    assert table.column("d_school").to_pylist() == [
+        12.3 if n % 2 == 0 else None for n in range(len(cells))]
+    shapes = [shapely.from_wkb(w) for w in table.column("geometry").to_pylist()]
+    assert len({len(s.exterior.coords) for s in shapes}) > 1  # WKB of more than one length
+    for cell, shape in zip(cells, shapes):
+        expected = Polygon([(lon, lat) for lat, lon in h3.cell_to_boundary(cell)])
+        assert shape.equals_exact(expected, 1e-12) or shape.equals(expected)

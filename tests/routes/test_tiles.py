@@ -256,6 +256,37 @@ def test_tiles_are_gzipped_when_asked(client: TestClient) -> None:
     assert gzip.decompress(wire) == plain.content
 
 
+def test_cached_tile_is_served_as_its_gzip(client: TestClient) -> None:
+    """The cache holds each tile gzipped once: a gzip client gets those bytes as they are, one
+    that does not gets the same MVT decompressed; both vary on Accept-Encoding, one ETag."""
+    z = 13
+    x, y = tile_of(*CENTER, z)
+    url = f"/tiles/{z}/{x}/{y}.mvt"
+    wires = []
+    for _ in range(2):  # a miss (rendered, gzipped, cached), then a hit
+        with client.stream("GET", url, headers={"Accept-Encoding": "gzip, br"}) as r:
+            assert r.status_code == 200 and r.headers["content-encoding"] == "gzip"
+            assert "Accept-Encoding" in r.headers["vary"].split(", ")
+            wires.append((b"".join(r.iter_raw()), r.headers["etag"]))
+    assert wires[0] == wires[1]
+    wire, etag = wires[0]
+    cached = [v for k, v in client.app.state.tile_source.tiles._items.items()
+              if k[1:4] == (z, x, y)]
+    assert cached == [wire]  # the very bytes the cache holds: nothing compressed them again
+    for refused in ("identity", "deflate", ""):
+        plain = client.get(url, headers={"Accept-Encoding": refused})
+        assert plain.status_code == 200 and "content-encoding" not in plain.headers, refused
+        assert "Accept-Encoding" in plain.headers["vary"].split(", ")
+        assert plain.headers["etag"] == etag
+        assert plain.content == gzip.decompress(wire)
+    layers = decode(plain.content)
+    assert layers["hexagons"] and all(h["resolution"] == resolution_for_zoom(z, ZOOM_TABLE)
+                                      for h in layers["hexagons"])
+    for encoding in ("gzip", "identity"):
+        again = client.get(url, headers={"Accept-Encoding": encoding, "If-None-Match": etag})
+        assert again.status_code == 304 and again.content == b"" and again.headers["etag"] == etag
+
+
 def test_empty_tile_is_204(client: TestClient) -> None:
     r = client.get("/tiles/10/0/0.mvt")
     assert r.status_code == 204 and r.content == b""

@@ -1,0 +1,302 @@
+"""The write side's benchmark: CSV -> ingest -> build, rebuilds, and the GeoParquet export.
+
+Every figure is a ratio to a peer or floor measured in the same run, on the same file and server:
+- `ingest_vs_copy`: `camdensity ingest cameras` / a bare COPY of the file into an unindexed text
+  table plus one UPDATE setting the point (what `\\copy` + `UPDATE` does in psql);
+- `ingest_build_s`: seconds from the CSV to a finished build (the CLI, in subprocesses);
+- `peak_rss_gb`: the larger peak RSS of those subprocesses (getrusage of the children) plus the
+  peak private (anonymous) memory of their PostgreSQL backends, sampled from /proc;
+- `rebuild_1pct_vs_full`: a build after importing a source that touches 1% of the cameras / the
+  full build; `rebuild_addresses_s`: a build after an addresses-only import;
+- `export_vs_geopandas`: geopandas `read_postgis` + `to_parquet` of every resolution / our
+  GeoParquet export of the same hexagons (`camdensity export hexagons`).
+
+    python -m bench.pipeline            # CAMDENSITY_BENCH_N reports (default 1,000,000)
+
+`run()` is what `make bench` calls; it returns the figures as a dict of numbers and notes.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Self
+
+import psycopg
+
+from bench.synthetic import INVALID_SHARE, real_points, write_cameras_csv
+from camdensity import testing
+
+DEFAULT_N = 1_000_000
+SEED = 20240601
+REPO = Path(__file__).resolve().parent.parent
+SITES_CSV = REPO / "data" / "us" / "ice_facilities_uwchr.csv"
+RESOLUTIONS = list(range(6, 13))
+CLI = [sys.executable, "-m", "camdensity"]
+COPY_TABLE = "bench_floor_copy"
+# A decimal number as text; anything else is not a coordinate (no cast may fail mid-statement).
+NUMBER = r"'^\s*-?[0-9]+(\.[0-9]*)?\s*$'"
+# Targets of issue 10 (what the notes compare against).
+TARGET_INGEST_BUILD_S = 60.0
+TARGET_INGEST_VS_COPY = 5.0
+TARGET_PEAK_RSS_GB = 3.0
+TARGET_REBUILD = 0.10
+TARGET_EXPORT = 3.0
+
+
+def bench_n() -> int:
+    """Reports in the synthetic CSV (`CAMDENSITY_BENCH_N`)."""
+    return int(os.environ.get("CAMDENSITY_BENCH_N", str(DEFAULT_N)))
+
+
+def loadavg() -> str:
+    """The machine's load (1, 5, 15 min) now: the machine is shared, figures are relative."""
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "unknown"
+
+
+# --- peak memory of the PostgreSQL backends ---------------------------------------------------
+
+
+class BackendMemory:
+    """Samples the private memory (RssAnon) of every backend of one database, keeping the peak.
+
+    Shared buffers are not counted: they are the server's, sized once, whatever the load.
+    """
+
+    def __init__(self, url: str, interval: float = 0.2) -> None:
+        self.url, self.interval = url, interval
+        self.peak_kb = 0
+        self.readable = True
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        dbname = psycopg.conninfo.conninfo_to_dict(self.url)["dbname"]
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            mine = conn.info.backend_pid
+            while not self._stop.wait(self.interval):
+                pids = [r[0] for r in conn.execute(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> %s",
+                    (dbname, mine))]
+                total = sum(self._anon_kb(pid) for pid in pids)
+                self.peak_kb = max(self.peak_kb, total)
+
+    def _anon_kb(self, pid: int) -> int:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("RssAnon:"):
+                    return int(line.split()[1])
+        except PermissionError:
+            self.readable = False  # the server runs as another user we may not read
+        except OSError:
+            pass  # the backend ended between the query and the read
+        return 0
+
+
+# --- steps ------------------------------------------------------------------------------------
+
+
+def cli(url: str, *args: str) -> float:
+    """Run `camdensity ARGS` against `url` in a subprocess; its wall-clock seconds."""
+    env = {**os.environ, "DATABASE_URL": url}
+    started = time.perf_counter()
+    done = subprocess.run([*CLI, *args], env=env, capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        raise RuntimeError(f"camdensity {' '.join(args)} failed ({done.returncode}):\n"
+                           f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+    return seconds
+
+
+def children_peak_gb() -> float:
+    """Peak RSS of any waited-for child process so far (Linux reports kilobytes)."""
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024**2
+
+
+def copy_floor(url: str, csv_path: Path) -> float:
+    """Seconds of the floor: COPY the file into an unindexed text table, one UPDATE of the point."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"DROP TABLE IF EXISTS {COPY_TABLE}")
+        conn.execute(f"CREATE TABLE {COPY_TABLE} (id text, lat text, lon text, type text,"
+                     " operator text, geom geometry(Point, 4326))")
+        started = time.perf_counter()
+        with conn.cursor() as cur, csv_path.open("rb") as f, cur.copy(
+                f"COPY {COPY_TABLE} (id, lat, lon, type, operator)"
+                " FROM STDIN (FORMAT csv, HEADER true)") as copy:
+            while block := f.read(1 << 20):
+                copy.write(block)
+        conn.execute(f"UPDATE {COPY_TABLE} SET geom = ST_SetSRID(ST_MakePoint("
+                     f"lon::float8, lat::float8), 4326) WHERE lon ~ {NUMBER} AND lat ~ {NUMBER}")
+        seconds = time.perf_counter() - started
+        conn.execute(f"DROP TABLE {COPY_TABLE}")
+    return seconds
+
+
+def write_change_csv(path: Path, rows: int, seed: int = SEED + 1) -> int:
+    """A second source touching about `rows` cameras: resampled points like the first."""
+    return write_cameras_csv(path, rows, seed, invalid_share=0.0).rows
+
+
+def write_addresses_csv(path: Path, rows: int, seed: int = SEED + 2) -> int:
+    """An address list around the real points (street, housenumber, city, lat, lon)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    anchors = real_points()
+    pick = anchors[rng.integers(0, len(anchors), rows)]
+    jitter = rng.normal(0, 0.002, (rows, 2))
+    with path.open("w", newline="") as f:
+        out = csv.writer(f)
+        out.writerow(["street", "housenumber", "city", "lat", "lon"])
+        for i, (lat, lon) in enumerate(pick + jitter):
+            out.writerow([f"Bench Street {i % 500}", str(i + 1), "Benchville",
+                          f"{lat:.6f}", f"{lon:.6f}"])
+    return rows
+
+
+def hexagon_rows(url: str) -> int:
+    with psycopg.connect(url) as conn:
+        return conn.execute("SELECT count(*) FROM hexagon").fetchone()[0]
+
+
+def export_ours(url: str, out: Path) -> float:
+    """Seconds of our GeoParquet export (what `camdensity export hexagons` runs, in-process as
+    the geopandas peer is) of every built resolution."""
+    from camdensity.service.exports import ExportFormat, ExportRequest, export_to_file
+
+    started = time.perf_counter()
+    for r in RESOLUTIONS:
+        with (out / f"ours_r{r}.parquet").open("wb") as fh:
+            export_to_file(url, ExportRequest(resolution=r), ExportFormat.parquet, fh)
+    return time.perf_counter() - started
+
+
+def export_geopandas(url: str, out: Path) -> float:
+    """Seconds of geopandas `read_postgis` + `to_parquet` of the same hexagons, per resolution."""
+    import warnings
+
+    import geopandas
+
+    started = time.perf_counter()
+    with psycopg.connect(url) as conn, warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # pandas: "only SQLAlchemy is tested"
+        for r in RESOLUTIONS:
+            frame = geopandas.read_postgis(
+                f"SELECT * FROM hexagon WHERE resolution = {int(r)} ORDER BY h3", conn,
+                geom_col="geom")
+            frame = frame.drop(columns=["geom_3857"], errors="ignore")
+            frame.to_parquet(out / f"geopandas_r{r}.parquet")
+    return time.perf_counter() - started
+
+
+@contextmanager
+def database(url: str | None) -> Iterator[str]:
+    """`url` as given, else a scratch database of the run's own (dropped at the end)."""
+    if url is not None:
+        yield url
+        return
+    with testing.scratch_database(testing.admin_url(), prefix="camdensity_pipeline") as made:
+        yield made
+
+
+# --- the run ----------------------------------------------------------------------------------
+
+
+def run(url: str | None = None, n: int | None = None) -> dict[str, Any]:
+    """Run the write-side benchmark on `n` reports (default CAMDENSITY_BENCH_N) in `url` (default
+    a scratch database); the figures as a dict (seconds, ratios, notes on missed targets)."""
+    n = n or bench_n()
+    out: dict[str, Any] = {"n_reports": n, "loadavg_start": loadavg()}
+    with tempfile.TemporaryDirectory(prefix="camdensity-bench-") as tmp, database(url) as db:
+        work = Path(tmp)
+        csv_path = work / f"cameras_{n}.csv"
+        made = write_cameras_csv(csv_path, n, SEED, INVALID_SHARE)
+        out["n_unusable"] = made.invalid
+        cli(db, "ingest", "sites", str(SITES_CSV), "--source", "bench-sites",
+            "--category", "immigration", "--licence", "CC-BY-4.0")
+
+        out["copy_floor_s"] = copy_floor(db, csv_path)
+        with BackendMemory(db) as backends:
+            out["ingest_s"] = cli(db, "ingest", "cameras", str(csv_path), "--source", "bench")
+            out["build_s"] = cli(db, "build", "--resolutions", ",".join(map(str, RESOLUTIONS)))
+        out["ingest_build_s"] = out["ingest_s"] + out["build_s"]
+        out["ingest_vs_copy"] = out["ingest_s"] / out["copy_floor_s"]
+        out["client_peak_rss_gb"] = children_peak_gb()
+        out["backend_peak_anon_gb"] = backends.peak_kb / 1024**2
+        out["peak_rss_gb"] = out["client_peak_rss_gb"] + out["backend_peak_anon_gb"]
+        if not backends.readable:
+            out["note_peak_rss"] = "backend memory not readable (server runs as another user)"
+        out["hexagons"] = hexagon_rows(db)
+
+        # A change touching 1% of the cameras: a second source of that many reports.
+        change = work / "change.csv"
+        write_change_csv(change, max(1, n // 100))
+        cli(db, "ingest", "cameras", str(change), "--source", "bench-change")
+        out["rebuild_1pct_s"] = cli(db, "build", "--resolutions",
+                                    ",".join(map(str, RESOLUTIONS)))
+        out["rebuild_1pct_vs_full"] = out["rebuild_1pct_s"] / out["build_s"]
+
+        addresses = work / "addresses.csv"
+        write_addresses_csv(addresses, max(1000, n // 100))
+        cli(db, "ingest", "addresses", str(addresses), "--source", "bench-addresses")
+        out["rebuild_addresses_s"] = cli(db, "build", "--resolutions",
+                                         ",".join(map(str, RESOLUTIONS)))
+        out["rebuild_addresses_vs_full"] = out["rebuild_addresses_s"] / out["build_s"]
+
+        out["export_s"] = export_ours(db, work)
+        out["export_geopandas_s"] = export_geopandas(db, work)
+        out["export_vs_geopandas"] = out["export_geopandas_s"] / out["export_s"]
+    out["loadavg_end"] = loadavg()
+    out.update(_notes(out))
+    return out
+
+
+def _notes(out: dict[str, Any]) -> dict[str, str]:
+    """A note for every missed target: by how much."""
+    notes = {}
+    checks = [
+        ("ingest_build_s", out["ingest_build_s"] * 1_000_000 / out["n_reports"],
+         TARGET_INGEST_BUILD_S, "s per 1M reports (target under {t:g})"),
+        ("ingest_vs_copy", out["ingest_vs_copy"], TARGET_INGEST_VS_COPY,
+         "x the bare COPY (target within {t:g}x)"),
+        ("peak_rss_gb", out["peak_rss_gb"], TARGET_PEAK_RSS_GB, "GB (target under {t:g})"),
+        ("rebuild_1pct_vs_full", out["rebuild_1pct_vs_full"], TARGET_REBUILD,
+         "of a full build (target under {t:g})"),
+    ]
+    for key, value, target, unit in checks:
+        if value > target:
+            notes[f"missed_{key}"] = f"{value:.3g} {unit.format(t=target)}: {value / target:.2f}x over"
+    if out["export_vs_geopandas"] < TARGET_EXPORT:
+        notes["missed_export_vs_geopandas"] = (
+            f"{out['export_vs_geopandas']:.2f}x faster than geopandas (target {TARGET_EXPORT:g}x)")
+    return notes
+
+
+def main() -> None:
+    """`python -m bench.pipeline`: run and print the figures as JSON."""
+    print(json.dumps(run(), indent=2))
+
+
+if __name__ == "__main__":
+    main()
