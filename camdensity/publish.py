@@ -118,6 +118,7 @@ def readme(result: ArchiveResult, request: ArchiveRequest, files: list[str]) -> 
         "Files:",
         *[f"  {name}" for name in files],
         "",
+        *external_style_note(),
         "Hosting: any static host that answers HTTP Range requests (GitHub Pages, S3, R2, nginx,",
         "Caddy, a CDN). index.html reads tiles.pmtiles by range requests; serve tiles.pmtiles as",
         "application/octet-stream without re-compressing it (tiles are gzipped inside). Other",
@@ -125,6 +126,20 @@ def readme(result: ArchiveResult, request: ArchiveRequest, files: list[str]) -> 
         "The archive's metadata (TileJSON fields and a `camdensity` member) repeats all of the above.",
     ]
     return "\n".join(lines) + "\n"
+
+
+def external_style_note() -> list[str]:
+    """README lines on CAMDENSITY_BASEMAP_STYLE when the page draws over an external style."""
+    url = service_settings().basemap_style
+    if not url:
+        return []
+    return [
+        f"Basemap: the external style {url} (CAMDENSITY_BASEMAP_STYLE). Its host, and the hosts",
+        "of its tiles, glyphs and sprites, learn the address of everyone who opens the map and",
+        "which place they look at, and the page needs them reachable (no longer offline). A",
+        "Content-Security-Policy on this folder must allow that origin in connect-src and img-src.",
+        "",
+    ]
 
 
 def read_state(out_dir: Path) -> tuple[str | None, dict[int, str]]:

@@ -250,11 +250,22 @@ class _Limited(io.RawIOBase):
         super().close()
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """Clients that hang up mid-answer (a load generator stopping, a browser aborting a range)
+    are normal for a static host: not worth a traceback."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import sys as _sys
+
+        if not isinstance(_sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 @contextmanager
 def static_server(root: Path, headers: dict[str, str] | None = None) -> Iterator[str]:
     """Serve `root` with RangeRequestHandler on a free localhost port; yields its base URL."""
     handler = type("Handler", (RangeRequestHandler,), {"extra_headers": dict(headers or {})})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(handler, directory=str(root)))
+    server = _QuietServer(("127.0.0.1", 0), partial(handler, directory=str(root)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -225,6 +225,29 @@ def test_box_and_filters_match_the_live_filtered_tiles(
     assert 0 < len(sites) < client.get("/sites").json()["total"]
 
 
+def test_published_page_uses_an_external_style_only_when_set(
+    db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def view(out: Path) -> dict[str, Any]:
+        match = re.search(r"const view = (\{.*?\});", (out / "index.html").read_text())
+        assert match, "the page embeds its view"
+        return json.loads(match.group(1))
+
+    run_cli("publish", str(tmp_path / "plain"), "--maxzoom", "8", "--no-exports", "--no-basemap")
+    assert view(tmp_path / "plain")["baseStyle"] is None  # off by default: nothing from elsewhere
+    assert "CAMDENSITY_BASEMAP_STYLE" not in (tmp_path / "plain" / "README.txt").read_text()
+    monkeypatch.setenv("CAMDENSITY_BASEMAP_STYLE", "https://tiles.example.org/style.json")
+    testing.clear_settings()
+    try:
+        run_cli("publish", str(tmp_path / "external"), "--maxzoom", "8", "--no-exports", "--no-basemap")
+    finally:
+        monkeypatch.undo()
+        testing.clear_settings()
+    assert view(tmp_path / "external")["baseStyle"] == "https://tiles.example.org/style.json"
+    readme = (tmp_path / "external" / "README.txt").read_text()
+    assert "learn the address of everyone who opens the map" in readme and "connect-src" in readme
+
+
 def test_out_dir_must_be_a_bundle_link(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
