@@ -28,16 +28,15 @@ import shutil
 import statistics
 import subprocess
 import sys
-import time
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import psycopg
 
+from bench.publish_serving import WRK_SCRIPT  # replays `path [byte range]` lines
 from camdensity import sql, testing
 from camdensity.settings import (
     CAMERA_TYPES,
@@ -68,20 +67,6 @@ TARGET_COLD_VS_SQL = 0.7
 TARGET_COVERAGE_P50_MS = 10.0
 TARGET_COVERAGE_P99_MS = 30.0
 
-WRK_SCRIPT = """
-local reqs = {}
-local i = 0
-init = function(args)
-  for line in io.lines(args[1]) do
-    table.insert(reqs, wrk.format("GET", line, {["Accept-Encoding"] = "gzip"}))
-  end
-  i = math.random(#reqs)
-end
-request = function()
-  i = i % #reqs + 1
-  return reqs[i]
-end
-"""
 
 
 def say(line: str) -> None:
@@ -193,47 +178,15 @@ def median_of(what: str, measure: Callable[[], Any]) -> Any:
     return value
 
 
-def wait_for(url: str, timeout_s: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=2).close()
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise SystemExit(f"{url} did not answer within {timeout_s:.0f} s") from None
-            time.sleep(0.3)
-
-
-@contextmanager
-def process(command: list[str], env: dict[str, str], ready: str, log: Path) -> Iterator[None]:
-    """Run a server until the block ends; `ready` is a URL that answers once it is up."""
-    with log.open("wb") as out:
-        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-        try:
-            wait_for(ready)
-            yield
-        except SystemExit:
-            raise SystemExit(f"{command[0]} did not start; its log:\n"
-                             f"{log.read_text(errors='replace')[-3000:]}") from None
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-
-
-def ours(url: str, port: int, work: Path, cache: bool) -> Any:
-    """`camdensity serve` on `port` (tile cache on or off)."""
-    env = {**os.environ, "DATABASE_URL": url, "CAMDENSITY_METRICS_PORT": ""}
-    env.pop("CAMDENSITY_METRICS_PORT")
+def ours(url: str, port: int, cache: bool) -> Any:
+    """`camdensity serve` on `port` (tile cache on or off; no /metrics: as configured by default)."""
+    env = {k: v for k, v in os.environ.items() if k != "CAMDENSITY_METRICS_PORT"}
+    env["DATABASE_URL"] = url
     if not cache:
         env["CAMDENSITY_TILE_CACHE_SIZE"] = "0"
     command = [sys.executable, "-m", "camdensity", "serve", "--port", str(port),
                "--workers", str(workers())]
-    return process(command, env, f"http://127.0.0.1:{port}/healthz",
-                   work / f"serve-{'warm' if cache else 'cold'}.log")
+    return testing.serving(command, port, env, ROOT)
 
 
 # --- tipg -------------------------------------------------------------------------------------
@@ -268,7 +221,7 @@ def tipg_views(url: str, resolutions: set[int]) -> None:
             conn.execute(TIPG_VIEW.format(schema=TIPG_SCHEMA, res=int(res)))  # type: ignore[arg-type]
 
 
-def tipg(url: str, port: int, work: Path) -> Any:
+def tipg(url: str, port: int) -> Any:
     """tipg on `port`, same worker count, serving schema tipg_bench (settings: README)."""
     info = psycopg.conninfo.conninfo_to_dict(url)
     # tipg wants a URL with a host: a socket directory goes there percent-encoded (asyncpg).
@@ -281,7 +234,7 @@ def tipg(url: str, port: int, work: Path) -> Any:
            "TIPG_DB_MIN_CONN_SIZE": "1", "TIPG_DB_MAX_CONN_SIZE": "8"}
     command = [str(tipg_python()), "-m", "uvicorn", "tipg.main:app", "--port", str(port),
                "--workers", str(workers()), "--no-access-log", "--log-level", "warning"]
-    return process(command, env, f"http://127.0.0.1:{port}/collections", work / "tipg.log")
+    return testing.serving(command, port, env, ROOT)
 
 
 # --- pgbench scripts ------------------------------------------------------------------------
@@ -379,7 +332,7 @@ def run(url: str, work: Path) -> dict[str, Any]:
                            "wrk_connections": TILE_CONNECTIONS}
     port = testing.free_port()
     base = f"http://127.0.0.1:{port}"
-    with ours(url, port, work, cache=True):
+    with ours(url, port, cache=True):
         for z, x, y, _ in tiles:  # every worker's cache: requests spread over the workers
             for _ in range(workers() * 2):
                 urllib.request.urlopen(f"{base}/tiles/{z}/{x}/{y}.mvt", timeout=60).close()
@@ -387,10 +340,10 @@ def run(url: str, work: Path) -> dict[str, Any]:
                                                            TILE_CONNECTIONS))
         coverage = median_of("coverage (ours, 16 conns)", lambda: wrk(
             base, coverage_paths, script, COVERAGE_CONNECTIONS))
-    with ours(url, port, work, cache=False):
+    with ours(url, port, cache=False):
         cold = median_of("tiles cold (ours, cache off)", lambda: wrk(base, ours_paths, script,
                                                                       TILE_CONNECTIONS))
-    with tipg(url, port, work):
+    with tipg(url, port):
         peer = median_of("tiles (tipg)", lambda: wrk(base, tipg_paths, script, TILE_CONNECTIONS))
     floor = median_of(f"tile_mvt.sql in pgbench ({TILE_SQL_CLIENTS} clients)",
                       lambda: pgbench(url, tile_script, TILE_SQL_CLIENTS))
