@@ -241,7 +241,7 @@ def run(url: str | None = None, n: int | None = None) -> dict[str, Any]:
     """Run the write-side benchmark on `n` reports (default CAMDENSITY_BENCH_N) in `url` (default
     a scratch database); the figures as a dict (seconds, ratios, notes on missed targets)."""
     n = n or bench_n()
-    out: dict[str, Any] = {"n_reports": n, "loadavg_start": loadavg()}
+    out: dict[str, Any] = {"n_reports": n, "pipeline_loadavg_start": loadavg()}
     with tempfile.TemporaryDirectory(prefix="camdensity-bench-") as tmp, database(url) as db:
         work = Path(tmp)
         csv_path = work / f"cameras_{n}.csv"
@@ -276,7 +276,7 @@ def run(url: str | None = None, n: int | None = None) -> dict[str, Any]:
         out["export_s"] = export_ours(db, work)
         out["export_geopandas_s"] = export_geopandas(db, work)
         out["export_vs_geopandas"] = out["export_geopandas_s"] / out["export_s"]
-    out["loadavg_end"] = loadavg()
+    out["pipeline_loadavg_end"] = loadavg()
     out.update(_notes(out))
     return out
 
