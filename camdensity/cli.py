@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from datetime import date, datetime
 from pathlib import Path
@@ -143,20 +144,36 @@ def migrate() -> None:
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to bind.")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default: PORT or 8000).")] = None,
+    workers: Annotated[int | None, typer.Option(
+        min=1, help="Worker processes (default: CAMDENSITY_WORKERS, else one per CPU core); "
+        "each has its own pool and tile cache.")] = None,
 ) -> None:
     """Serve the API (tiles, map, coverage, exports)."""
     import uvicorn
 
+    from camdensity import roles
     from camdensity.logs import log_config
+    from camdensity.service.metrics import multiprocess_mode
 
-    migrated_url()
+    url = migrated_url()
     settings = service_settings()
+    n = workers or settings.worker_count
+    if n > 1:
+        # Once here rather than in every worker at once (concurrent GRANTs collide): the workers
+        # then connect with the API role's URL as given.
+        try:
+            api_url = roles.prepare_api(url, database_settings())
+        except (psycopg.Error, roles.RoleError) as exc:
+            fail(f"cannot set up the API role: {first_line(exc)}")
+        os.environ["CAMDENSITY_API_DATABASE_URL"] = api_url  # inherited by the workers
     # access_log=False: request lines carry queried addresses and client IPs; they are never
     # logged (CAMDENSITY_LOG_REQUESTS logs route templates instead).
-    uvicorn.run(
-        "camdensity.service.main:app", host=host or settings.host, port=port or settings.port,
-        access_log=False, proxy_headers=False, server_header=False, log_config=log_config(),
-    )
+    with multiprocess_mode(n):
+        uvicorn.run(
+            "camdensity.service.main:app", host=host or settings.host,
+            port=port or settings.port, workers=n, access_log=False, proxy_headers=False,
+            server_header=False, log_config=log_config(),
+        )
 
 
 @app.command("admin-key")

@@ -306,6 +306,7 @@ def grant_report_roles(conn: psycopg.Connection, settings: DatabaseSettings,
     with conn.transaction():
         create_report_roles(conn, settings)
         conn.execute(_query("report_role_grant", reporter=pgsql.Identifier(reporter),
+                            reporter_name=pgsql.Literal(reporter),
                             moderator=pgsql.Identifier(moderator),
                             database=pgsql.Identifier(database)))
         if may_create_roles(conn):

@@ -141,6 +141,8 @@ class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CAMDENSITY_", extra="ignore")
 
     host: str = "127.0.0.1"
+    # `camdensity serve` worker processes (each with its own pool and caches); unset: one per core.
+    workers: int | None = Field(default=None, ge=1)
     port: int = Field(default=8000, validation_alias=AliasChoices("PORT", "CAMDENSITY_PORT"))
     # Base URL written into TileJSON, the style, the map and the / redirect. Unset: the request's
     # own Host, accepted only when it is one of trusted_hosts (else 400), so a forged Host never
@@ -174,10 +176,18 @@ class ServiceSettings(BaseSettings):
     metrics_port: int | None = None
     metrics_host: str = "127.0.0.1"  # keep it private; 0.0.0.0 only behind a firewall
     metrics_refresh_s: float = 15.0  # how often the data version and imports are re-read
+    # prometheus_client's multiprocess mode (its own variable): `serve --workers N` sets it.
+    prometheus_multiproc_dir: Path | None = Field(
+        default=None, validation_alias=AliasChoices("PROMETHEUS_MULTIPROC_DIR"))
     # `camdensity publish`: tiles rendered at once over this many connections.
     publish_workers: int = 4
     # GET /export/tiles.pmtiles renders on request: a box spanning at most this many tiles (else 422).
     pmtiles_export_max_tiles: int = 2000
+
+    @property
+    def worker_count(self) -> int:
+        """Worker processes `camdensity serve` starts."""
+        return self.workers or os.cpu_count() or 1
 
 
 class LogSettings(BaseSettings):

@@ -48,6 +48,6 @@ fi
 
 if [ ${#packages[@]} -gt 0 ]; then
   echo "camdensity: installing ${packages[*]}" >&2
-  run_root apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive run_root apt-get install -y -qq "${packages[@]}" >/dev/null
+  run_root apt-get -o DPkg::Lock::Timeout=300 update -qq
+  DEBIAN_FRONTEND=noninteractive run_root apt-get -o DPkg::Lock::Timeout=300 install -y -qq "${packages[@]}" >/dev/null
 fi

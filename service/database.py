@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import select
+
+import psycopg
+from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
 from camdensity.settings import DatabaseSettings
@@ -14,7 +18,7 @@ async def open_pool(settings: DatabaseSettings, url: str) -> AsyncConnectionPool
     app answers 503), and the pool gives up a reconnection attempt after about twice that, so
     the next request starts a fresh one: the first request after PostgreSQL returns gets a
     connection instead of waiting out an exponential backoff. Each connection is checked when
-    lent, so one left broken by a restart is replaced instead of failing a request.
+    lent (`check_lent`), so one left broken by a restart is replaced instead of failing a request.
     """
     pool = AsyncConnectionPool(
         url,
@@ -22,7 +26,7 @@ async def open_pool(settings: DatabaseSettings, url: str) -> AsyncConnectionPool
         max_size=settings.pool_max_size,
         timeout=settings.pool_timeout_s,
         reconnect_timeout=2 * settings.pool_timeout_s,
-        check=AsyncConnectionPool.check_connection,
+        check=check_lent,
         kwargs={
             "autocommit": True,
             "prepare_threshold": 1,
@@ -33,3 +37,18 @@ async def open_pool(settings: DatabaseSettings, url: str) -> AsyncConnectionPool
     )
     await pool.open(wait=True, timeout=30)
     return pool
+
+
+async def check_lent(conn: AsyncConnection) -> None:
+    """Raise when a pooled connection is unusable, with a round trip only when it may be.
+
+    An idle connection a server still holds has nothing to read; one the server closed (restart,
+    crash, terminated backend) has its end of stream or an error message waiting. Only then is
+    it asked to answer (psycopg_pool's own check), so a healthy connection costs a poll(2), not
+    a query: half the round trips of a cached-out tile.
+    """
+    if conn.closed or conn.broken:
+        raise psycopg.OperationalError("the connection is closed")
+    readable, _, _ = select.select([conn.fileno()], [], [], 0)
+    if readable:
+        await AsyncConnectionPool.check_connection(conn)

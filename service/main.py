@@ -24,7 +24,7 @@ from camdensity.service.errors import (
     on_validation_error,
 )
 from camdensity.service.metrics import RequestMetrics, ServiceMetrics
-from camdensity.service.middleware import BodyLimit, UniqueVary
+from camdensity.service.middleware import BodyLimit, CachedTiles, UniqueVary
 from camdensity.service.routes import (
     analysis,
     archive,
@@ -96,7 +96,10 @@ def create_app(database_url: str | None = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_exception)
     service = service_settings()
-    # Innermost first: the security headers see an HTML body before it is compressed.
+    # Innermost first: cached tiles answered before routing, inside everything else (security
+    # headers, metrics, CORS and the Host check see them as any answer); the security headers
+    # see an HTML body before it is compressed.
+    app.add_middleware(CachedTiles)
     app.add_middleware(SecurityHeaders, settings=service)
     app.add_middleware(GZipMiddleware, minimum_size=512)
     # Outside gzip: the latency counted is the whole answer's, compression included.

@@ -4,8 +4,10 @@ Self-contained: the app makes one `ServiceMetrics` (its own registry), wraps its
 `RequestMetrics` and, when `CAMDENSITY_METRICS_PORT` is set, serves the registry on that port
 only (never on the API's port, so it is not public by default). Labels are route *templates*
 (`/tiles/{z}/{x}/{y}.{fmt}`), never a path, query string, address or coordinate.
-Several worker processes would each need prometheus_client's multiprocess mode (one port,
-shared files); this module is the one place to switch it on.
+With several worker processes (`camdensity serve --workers N`) prometheus_client's
+multiprocess mode is on (`PROMETHEUS_MULTIPROC_DIR`, set by `serve`): every worker writes its
+request counts and, at each refresh, its caches and pool into files there; whichever worker
+holds the metrics port serves the sum of all of them.
 """
 
 from __future__ import annotations
@@ -13,15 +15,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import shutil
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from wsgiref.simple_server import WSGIServer
 
 import psycopg
-from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    multiprocess,
+    start_http_server,
+)
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily
 from prometheus_client.registry import Collector
 from psycopg_pool import AsyncConnectionPool
@@ -29,6 +42,7 @@ from starlette.datastructures import State
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from camdensity import __version__, sql
+from camdensity.settings import service_settings
 from camdensity.tiles.cache import LRU
 
 log = logging.getLogger("camdensity.service")
@@ -78,9 +92,10 @@ class StateCollector(Collector):
         info = InfoMetricFamily("camdensity", "The running camdensity.")
         info.add_metric([], {"version": __version__})
         yield info
-        yield from self._caches(m.caches())
-        if m.pool is not None:
-            yield from self._pool(m.pool.get_stats())
+        if m.shared is None:  # else every worker's figures come from the shared files
+            yield from self._caches(m.caches())
+            if m.pool is not None:
+                yield from self._pool(m.pool.get_stats())
         yield from self._store(m.store)
 
     @staticmethod
@@ -101,14 +116,7 @@ class StateCollector(Collector):
 
     @staticmethod
     def _pool(stats: dict[str, int]) -> Iterator[Any]:
-        size, available = stats.get("pool_size", 0), stats.get("pool_available", 0)
-        for name, doc, value in (
-            ("camdensity_pool_connections", "Connections open in the read pool.", size),
-            ("camdensity_pool_connections_in_use", "Connections lent to requests.", size - available),
-            ("camdensity_pool_connections_max", "CAMDENSITY_POOL_MAX_SIZE.", stats.get("pool_max", 0)),
-            ("camdensity_pool_requests_waiting", "Requests waiting for a connection.",
-             stats.get("requests_waiting", 0)),
-        ):
+        for name, doc, value in pool_figures(stats):
             yield GaugeMetricFamily(name, doc, value=value)
 
     @staticmethod
@@ -148,6 +156,52 @@ class StateCollector(Collector):
                                     value=store.refreshed_at)
 
 
+def pool_figures(stats: dict[str, int]) -> list[tuple[str, str, int]]:
+    """(name, help, value) of each pool gauge, from psycopg_pool's stats."""
+    size, available = stats.get("pool_size", 0), stats.get("pool_available", 0)
+    return [
+        ("camdensity_pool_connections", "Connections open in the read pool.", size),
+        ("camdensity_pool_connections_in_use", "Connections lent to requests.", size - available),
+        ("camdensity_pool_connections_max", "CAMDENSITY_POOL_MAX_SIZE.", stats.get("pool_max", 0)),
+        ("camdensity_pool_requests_waiting", "Requests waiting for a connection.",
+         stats.get("requests_waiting", 0)),
+    ]
+
+
+class SharedState:
+    """Multiprocess mode: this worker's caches and pool, written to the shared files at each
+    refresh (summed over the live workers when scraped)."""
+
+    def __init__(self) -> None:
+        self.hits = Counter("camdensity_cache_hits", "In-memory cache hits.", ["cache"],
+                            registry=None)
+        self.misses = Counter("camdensity_cache_misses", "In-memory cache misses.", ["cache"],
+                              registry=None)
+        self.entries = Gauge("camdensity_cache_entries", "Entries held.", ["cache"],
+                             registry=None, multiprocess_mode="livesum")
+        self.capacity = Gauge("camdensity_cache_capacity",
+                              "Entries held at most (CAMDENSITY_TILE_CACHE_SIZE for tiles).",
+                              ["cache"], registry=None, multiprocess_mode="livesum")
+        self.pool = {name: Gauge(name, doc, registry=None, multiprocess_mode="livesum")
+                     for name, doc, _ in pool_figures({})}
+        self._counted: dict[tuple[str, str], int] = {}
+
+    def write(self, caches: dict[str, LRU], pool: AsyncConnectionPool | None) -> None:
+        """Bring the shared files up to this worker's state."""
+        for name, cache in caches.items():
+            for counter, kind, now in ((self.hits, "hits", cache.hits),
+                                       (self.misses, "misses", cache.misses)):
+                before = self._counted.get((name, kind), 0)
+                if now > before:
+                    counter.labels(name).inc(now - before)
+                self._counted[(name, kind)] = now
+            self.entries.labels(name).set(len(cache))
+            self.capacity.labels(name).set(cache.size)
+        if pool is not None:
+            for name, _, value in pool_figures(pool.get_stats()):
+                self.pool[name].set(value)
+
+
 class ServiceMetrics:
     """One app's registry: request counts and latencies, plus a collector of live state."""
 
@@ -163,7 +217,15 @@ class ServiceMetrics:
             ["method", "route"], buckets=LATENCY_BUCKETS, registry=self.registry)
         self.pool: AsyncConnectionPool | None = None
         self.store = StoreFacts()
-        self.registry.register(StateCollector(self))
+        # Several workers: what is scraped is the sum of every worker's files plus live state.
+        self.shared: SharedState | None = None
+        self.exposed = self.registry
+        shared_dir = service_settings().prometheus_multiproc_dir
+        if shared_dir is not None:
+            self.shared = SharedState()
+            self.exposed = CollectorRegistry()
+            multiprocess.MultiProcessCollector(self.exposed, path=str(shared_dir))
+        self.exposed.register(StateCollector(self))
 
     def caches(self) -> dict[str, LRU]:
         """The app's in-memory caches by name (none before the first tile request makes them)."""
@@ -181,6 +243,8 @@ class ServiceMetrics:
     async def refresh(self, pool: AsyncConnectionPool, every_s: float) -> None:
         """Re-read the store facts every `every_s` seconds until cancelled."""
         while True:
+            if self.shared is not None:
+                self.shared.write(self.caches(), self.pool)
             try:
                 self.store = await read_store_facts(pool)
             except psycopg.Error as exc:  # a store hiccup must not end the refreshes
@@ -207,12 +271,16 @@ class ServiceMetrics:
                 server.shutdown()
                 server.server_close()
                 thread.join(timeout=5)
+            if self.shared is not None:  # this worker's live gauges leave the sum
+                shared_dir = service_settings().prometheus_multiproc_dir
+                multiprocess.mark_process_dead(os.getpid(), str(shared_dir))
 
     def _listen(self, host: str, port: int) -> tuple[WSGIServer | None, threading.Thread]:
         try:
-            server, thread = start_http_server(port, addr=host, registry=self.registry)
+            server, thread = start_http_server(port, addr=host, registry=self.exposed)
         except OSError as exc:
-            # e.g. a second worker process: the first one holds the port (see the module note).
+            if self.shared is not None:  # another worker serves everyone's (module note)
+                return None, threading.Thread()
             log.warning("metrics: cannot listen on %s:%s (%s); /metrics is not served",
                         host, port, exc.strerror)
             return None, threading.Thread()
@@ -254,3 +322,25 @@ class RequestMetrics:
                 request_log.info("%s %s %s %.1f ms", scope["method"], route, status, ms,
                                  extra={"method": scope["method"], "route": route,
                                         "status": status, "ms": ms})
+
+
+@contextlib.contextmanager
+def multiprocess_mode(workers: int) -> Iterator[None]:
+    """While inside: PROMETHEUS_MULTIPROC_DIR for `workers` > 1 with metrics on (a fresh
+    directory, removed afterwards; or the one given, emptied first)."""
+    settings = service_settings()
+    if workers == 1 or settings.metrics_port is None:
+        yield
+        return
+    given = settings.prometheus_multiproc_dir
+    path = Path(given) if given else Path(tempfile.mkdtemp(prefix="camdensity-metrics-"))
+    for old in path.glob("*.db"):  # a previous run's counts are not this one's
+        old.unlink()
+    # Read by prometheus_client itself in every worker (it picks file-backed values on import).
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
+    try:
+        yield
+    finally:
+        if not given:
+            os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+            shutil.rmtree(path, ignore_errors=True)

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 import orjson
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from camdensity.service.routes.tiles import MVT_MEDIA_TYPE, cache_headers, etag_matches, router
+from camdensity.tiles.filters import TileFilters
+from camdensity.tiles.grid import TileOutOfRange, check_tile
 
 
 def unique_tokens(values: list[str]) -> list[str]:
@@ -41,6 +48,83 @@ class UniqueVary:
             await send(message)
 
         await self.app(scope, receive, send_unique)
+
+
+TILE_PATH = re.compile(r"/tiles/(\d{1,2})/(\d{1,10})/(\d{1,10})\.(mvt|pbf)")
+NO_FILTERS = TileFilters.parse(None, None, None)
+
+
+class CachedTiles:
+    """Plain tiles for a client that takes gzip, answered before routing (pure ASGI).
+
+    Only the tile URL without a query (no filters) while the data version is fresh in the
+    snapshot cache: the tile from the cache, or rendered into it on a miss through the same
+    TileSource, answered as the route answers (same status, headers and gzip bytes) without
+    FastAPI's routing and parameter validation, which cost more than the rest of a cached tile
+    together. Anything else, and any failure (the route then answers 503 at once: the source
+    remembers the store failed), goes to the route.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        # The route each extension stands for, put in the scope for RequestMetrics' label.
+        paths = {f"/tiles/{{z}}/{{x}}/{{y}}.{ext}": ext for ext in ("mvt", "pbf")}
+        self.routes: dict[str, Any] = {paths[r.path]: r for r in router.routes
+                                       if getattr(r, "path", None) in paths}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer a plain tile when it can, else pass the request on."""
+        answer = await self._answer(scope) if scope["type"] == "http" else None
+        if answer is None:
+            await self.app(scope, receive, send)
+            return
+        status, headers, body = answer
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    async def _answer(self, scope: Scope) -> tuple[int, list[tuple[bytes, bytes]], bytes] | None:
+        """(status, headers, body) of the route's answer, or None when the route must answer."""
+        if scope["method"] != "GET" or scope["query_string"]:
+            return None
+        match = TILE_PATH.fullmatch(scope["path"])
+        source = getattr(scope["app"].state, "tile_source", None)
+        if match is None or source is None:
+            return None
+        accept = etag_seen = None
+        for name, value in scope["headers"]:
+            if name == b"accept-encoding":
+                accept = value
+            elif name == b"if-none-match":
+                etag_seen = value.decode("latin-1")
+        if accept is None or b"gzip" not in accept:
+            return None
+        snapshot = source.snapshots.fresh()
+        if snapshot is None:
+            return None
+        z, x, y = int(match[1]), int(match[2]), int(match[3])
+        try:
+            check_tile(z, x, y)  # off the grid: the route's 404, even for a known ETag
+        except TileOutOfRange:
+            return None
+        etag = source.etag(snapshot.snapshot, NO_FILTERS)
+        if etag_matches(etag_seen, etag):
+            status, body = 304, b""
+        else:
+            try:
+                tile = await source.tile(scope["app"].state.pool, snapshot.snapshot, z, x, y,
+                                         NO_FILTERS)
+            except Exception:  # noqa: BLE001 - the route answers it (503, with its handlers)
+                return None
+            etag = source.etag(tile.snapshot, NO_FILTERS)
+            status, body = (200, tile.gzipped) if tile.gzipped else (204, b"")
+        scope["route"] = self.routes[match[4]]
+        headers = [(k.lower().encode(), v.encode()) for k, v in cache_headers().items()]
+        headers.append((b"etag", etag.encode()))
+        if status == 200:
+            headers += [(b"vary", b"Accept-Encoding"), (b"content-encoding", b"gzip"),
+                        (b"content-type", MVT_MEDIA_TYPE.encode()),
+                        (b"content-length", str(len(body)).encode())]
+        return status, headers, body
 
 
 class BodyLimit:

@@ -9,7 +9,6 @@ A tile whose content key equals the previous archive's is copied from it instead
 from __future__ import annotations
 
 import asyncio
-import gzip
 import hashlib
 import math
 import time
@@ -30,7 +29,7 @@ from camdensity.service.snapshot import Snapshot, current_snapshot
 from camdensity.settings import method_settings, service_settings
 from camdensity.tiles.filters import TileFilters
 from camdensity.tiles.grid import MAX_ZOOM, resolution_for_zoom
-from camdensity.tiles.source import Extent, TileSource, render_tile
+from camdensity.tiles.source import Extent, TileSource, gzip_tile, render_tile
 from camdensity.tiles.tilejson import default_zoom, tilejson
 
 MERCATOR_MAX_LAT = 85.0511287798066
@@ -271,8 +270,8 @@ async def write_archive_with(
                 f"the data version changed from {snapshot.snapshot} to {read} while "
                 "publishing; publish again"
             )
-        # mtime=0: the same tile compresses to the same bytes, so deduplication finds it.
-        return gzip.compress(data, compresslevel=6, mtime=0) if data else b""
+        # The same bytes as the live tile cache holds, so deduplication finds equal tiles.
+        return gzip_tile(data)
 
     writer = Writer(out)
     old = _previous_tiles(previous)

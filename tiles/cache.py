@@ -80,11 +80,21 @@ class SnapshotCache:
                 self._read_at = self._failed_at - self.ttl + self.OUTAGE_RETRY_S
         return self._snapshot
 
+    def fresh(self) -> Snapshot | None:
+        """The current version when it was read within the TTL (no I/O), else None."""
+        if time.monotonic() - self._read_at > self.ttl:
+            return None
+        return self._snapshot
+
     def check_store(self) -> None:
         """Raise PoolTimeout at once when the store failed within the last OUTAGE_RETRY_S: a
         request that needs it then answers 503 without waiting out the pool timeout again."""
         if time.monotonic() - self._failed_at < self.OUTAGE_RETRY_S:
             raise PoolTimeout("the store failed a moment ago")
+
+    def failed(self) -> None:
+        """A query found the store unreachable: check_store() answers for it a second."""
+        self._failed_at = time.monotonic()
 
     def observe(self, snapshot_id: str | None) -> None:
         """A query saw `snapshot_id`: if it is not the cached one, drop caches and re-read soon."""

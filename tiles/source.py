@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 from dataclasses import dataclass
 
+import psycopg
 from psycopg import AsyncConnection, AsyncRawCursor
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from camdensity import sql
 from camdensity.settings import MethodSettings, ServiceSettings, evidence_settings
@@ -17,10 +19,24 @@ from camdensity.tiles.grid import resolution_for_zoom
 
 @dataclass(frozen=True)
 class Tile:
-    """Encoded MVT bytes (b'' for an empty tile) and the data version they were read from."""
+    """A tile gzipped once when rendered (b'' when empty) and the data version it was read from.
+
+    Cached as gzip: a client that accepts gzip (every browser) gets these very bytes, so a cached
+    tile is never compressed again; `data` decompresses for the rare client that does not.
+    """
 
     snapshot: str
-    data: bytes
+    gzipped: bytes
+
+    @property
+    def data(self) -> bytes:
+        """The MVT bytes (b'' for an empty tile)."""
+        return gzip.decompress(self.gzipped) if self.gzipped else b""
+
+
+def gzip_tile(data: bytes) -> bytes:
+    """`data` gzipped (level 6, no timestamp: the same tile gives the same bytes), b'' if empty."""
+    return gzip.compress(data, compresslevel=6, mtime=0) if data else b""
 
 
 @dataclass(frozen=True)
@@ -99,15 +115,20 @@ class TileSource:
         if isinstance(cached, bytes):
             return Tile(snapshot, cached)
         self.snapshots.check_store()
-        async with pool.connection() as conn:
-            read_snapshot, data = await render_tile(
-                conn, z, x, y, resolution_for_zoom(z, self.zoom_resolutions), filters,
-                self.near_radius_m, self.fov_min_zoom,
-            )
+        try:
+            async with pool.connection() as conn:
+                read_snapshot, data = await render_tile(
+                    conn, z, x, y, resolution_for_zoom(z, self.zoom_resolutions), filters,
+                    self.near_radius_m, self.fov_min_zoom,
+                )
+        except (psycopg.OperationalError, PoolTimeout):
+            self.snapshots.failed()  # the next request answers 503 without waiting again
+            raise
         # The query read the snapshot in the same statement as the cells: cache under that one.
         self.snapshots.observe(read_snapshot)
-        self.tiles.put((read_snapshot, z, x, y, filters), data)
-        return Tile(read_snapshot, data)
+        gzipped = gzip_tile(data)
+        self.tiles.put((read_snapshot, z, x, y, filters), gzipped)
+        return Tile(read_snapshot, gzipped)
 
     async def extent(self, pool: AsyncConnectionPool, snapshot: str) -> Extent | None:
         """The hexagons' extent in this data version (None when there are no hexagons)."""

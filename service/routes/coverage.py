@@ -7,12 +7,15 @@ the answer is marked `Cache-Control: no-store` so no shared cache keeps it.
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Annotated, Any
 
 import h3
 from fastapi import APIRouter, HTTPException, Query, Response
 from psycopg import AsyncConnection
+from psycopg import sql as pgsql
+from psycopg.rows import dict_row
 
 from camdensity import sql
 from camdensity.service.dependencies import ConnDep
@@ -24,8 +27,7 @@ from camdensity.service.geocode import (
     geocode,
 )
 from camdensity.service.openapi import AddressAmbiguousMessage, AddressNotFoundMessage, error
-from camdensity.service.routes.sites import fetch_sites, site_json
-from camdensity.service.snapshot import current_snapshot
+from camdensity.service.routes.sites import NO_FILTER, ORDERS, site_json
 from camdensity.settings import (
     CAMERA_TYPES,
     EXPOSURE_RADII_M,
@@ -119,63 +121,63 @@ async def locate(
     return Geocoded("", lon, lat, None, "point", "none")
 
 
-async def count_cameras(
-    conn: AsyncConnection, lon: float, lat: float, radius: int
-) -> dict[str, Any]:
+def statement_parameters(lon: float, lat: float, radius: int) -> dict[str, Any]:
+    """coverage.sql's parameters for a point and radius (sites: the nearest MAX_SITES)."""
+    return {**NO_FILTER, "lon": lon, "lat": lat, "radius": radius,
+            "base_radius": baseline_radius(radius), "city": method_settings().city_radius_m,
+            "low_m": ingest_settings().low_precision_m, "limit": MAX_SITES}
+
+
+@functools.cache
+def coverage_statement() -> pgsql.Composed:
+    """coverage.sql with sites.sql (ordered by distance) inside: constant text, composed once."""
+    sites = pgsql.SQL(sql.query("sites")).format(order=pgsql.SQL(ORDERS["distance"]))  # type: ignore[arg-type]
+    return pgsql.SQL(sql.query("coverage")).format(sites=sites)  # type: ignore[arg-type]
+
+
+async def measure(conn: AsyncConnection, lon: float, lat: float, radius: int) -> dict[str, Any]:
+    """Everything /coverage says about the point, read in one statement (coverage.sql)."""
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(coverage_statement(), statement_parameters(lon, lat, radius))
+        row = await cur.fetchone()
+    assert row is not None
+    return row
+
+
+def cameras_json(row: dict[str, Any]) -> dict[str, Any]:
     """Published devices within the radius by type and operator (private ones only as the
     build's aggregates, ingest/privacy.py: nothing here depends on a lone private camera)."""
-    cur = await conn.execute(
-        sql.query("coverage_cameras"), {"lon": lon, "lat": lat, "radius": radius}
-    )
     by_type = dict.fromkeys(CAMERA_TYPES, 0)
     by_operator = dict.fromkeys(OPERATOR_TYPES, 0)
-    for camera_type, operator_type, n in await cur.fetchall():
+    for camera_type, operator_type, n in zip(row["types"] or (), row["operators"] or (),
+                                             row["counts"] or (), strict=True):
         by_type[camera_type] = by_type.get(camera_type, 0) + n
         by_operator[operator_type] = by_operator.get(operator_type, 0) + n
     return {"total": sum(by_type.values()), "by_type": by_type, "by_operator": by_operator}
 
 
-async def facing_point(
-    conn: AsyncConnection, lon: float, lat: float, radius: int
-) -> dict[str, Any]:
+def facing_json(row: dict[str, Any]) -> dict[str, Any]:
     """Non-private cameras within the radius that face the point, look elsewhere, or unknown."""
-    cur = await conn.execute(
-        sql.query("coverage_facing"), {"lon": lon, "lat": lat, "radius": radius}
-    )
-    row = await cur.fetchone()
-    assert row is not None
-    return {"facing": row[0], "not_facing": row[1], "direction_unknown": row[2],
-            "fov_deg": method_settings().fov_deg}
+    return {"facing": row["facing"], "not_facing": row["not_facing"],
+            "direction_unknown": row["direction_unknown"], "fov_deg": method_settings().fov_deg}
 
 
-async def touched_cells(
-    conn: AsyncConnection, lon: float, lat: float, radius: int, res: int
-) -> list[str]:
+def touched_cells(disc_geojson: str, res: int) -> list[str]:
     """H3 cells (strings) that overlap the geodesic disc."""
-    cur = await conn.execute(sql.query("coverage_disc"), {"lon": lon, "lat": lat, "radius": radius})
-    row = await cur.fetchone()
-    assert row is not None
-    shape = h3.geo_to_h3shape(json.loads(row[0]))
+    shape = h3.geo_to_h3shape(json.loads(disc_geojson))
     return sorted(h3.h3shape_to_cells_experimental(shape, res, contain="overlap"))
 
 
-async def city_percentile(
-    conn: AsyncConnection, lon: float, lat: float, radius: int
-) -> dict[str, Any]:
+def percentile_json(row: dict[str, Any], radius: int) -> dict[str, Any]:
     """Share of nearby baseline cells holding fewer cameras (ties count half), 0..100."""
     base_r = baseline_radius(radius)
     city = method_settings().city_radius_m
-    cur = await conn.execute(
-        sql.query("coverage_percentile"), {"lon": lon, "lat": lat, "radius": base_r, "city": city}
-    )
-    row = await cur.fetchone()
-    assert row is not None
-    here, cells, fewer, same = row
+    cells = row["cells"]
     detail: dict[str, Any] = {
         "baseline_radius_m": base_r,
         "city_radius_m": city,
         "baseline_cells": cells,
-        "cameras_within_baseline_radius": here,
+        "cameras_within_baseline_radius": row["here"],
     }
     if cells == 0:
         return {
@@ -184,26 +186,18 @@ async def city_percentile(
             "reason": f"no baseline cells within {city:g} m: this place is outside the built area "
             "(or no build has run)",
         }
-    return {"percentile": round(100.0 * (fewer + 0.5 * same) / cells, 1), **detail}
+    return {"percentile": round(100.0 * (row["fewer"] + 0.5 * row["same"]) / cells, 1), **detail}
 
 
-async def data_quality(
-    conn: AsyncConnection, lon: float, lat: float, radius: int
-) -> dict[str, Any]:
+def quality_json(row: dict[str, Any]) -> dict[str, Any]:
     """How sure the answer is: low-precision cameras counted, and whether a survey looked here."""
-    low_m = ingest_settings().low_precision_m
-    cur = await conn.execute(
-        sql.query("coverage_quality"), {"lon": lon, "lat": lat, "radius": radius, "low_m": low_m}
-    )
-    row = await cur.fetchone()
-    assert row is not None
     return {
         # Non-private devices within the radius located no better than low_precision_m (their
         # source's --precision, e.g. IP geolocation): they may well stand elsewhere.
-        "low_precision_cameras": row[0],
-        "low_precision_m": low_m,
+        "low_precision_cameras": row["low_precision"],
+        "low_precision_m": ingest_settings().low_precision_m,
         # A survey (count-0 rows) looked within the radius: no camera there means none seen.
-        "surveyed": row[1],
+        "surveyed": row["surveyed"],
     }
 
 
@@ -240,25 +234,22 @@ async def coverage(
     response.headers.update(NO_STORE)
     where = await locate(conn, address, lat, lon)
     res = hexagon_resolution(radius)
-    sites = await fetch_sites(
-        conn, "distance", lon=where.lon, lat=where.lat, radius=radius, limit=MAX_SITES
-    )
-    percentile = await city_percentile(conn, where.lon, where.lat, radius)
-    quality = await data_quality(conn, where.lon, where.lat, radius)
-    snap = await current_snapshot(conn)
+    row = await measure(conn, where.lon, where.lat, radius)
+    sites = row["sites"] or []
+    percentile = percentile_json(row, radius)
     return {
         "location": where.json(),
         "radius_m": radius,
-        "cameras": await count_cameras(conn, where.lon, where.lat, radius),
-        "facing": await facing_point(conn, where.lon, where.lat, radius),
+        "cameras": cameras_json(row),
+        "facing": facing_json(row),
         "hexagon_resolution": res,
-        "hexagons": await touched_cells(conn, where.lon, where.lat, radius, res),
+        "hexagons": touched_cells(row["disc"], res),
         "sites": [{**site_json(r), "distance_m": round(r["distance_m"], 1)} for r in sites],
         "sites_total": sites[0]["total"] if sites else 0,
         "percentile": percentile.pop("percentile"),
         "percentile_detail": percentile,
-        "data_quality": quality,
-        "data_version": snap.snapshot if snap else None,
+        "data_quality": quality_json(row),
+        "data_version": row["snapshot"],
     }
 
 

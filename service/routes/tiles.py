@@ -36,7 +36,7 @@ MAX_SCHEMA_ZOOM = 30
 MAX_SCHEMA_XY = 2**MAX_SCHEMA_ZOOM - 1
 
 
-def tile_source(request: Request) -> TileSource:
+async def tile_source(request: Request) -> TileSource:
     """The app's TileSource (caches live as long as the app), made on first use."""
     source = getattr(request.app.state, "tile_source", None)
     if source is None:
@@ -173,8 +173,15 @@ async def get_tile(
         return Response(status_code=304, headers={**headers, "ETag": etag})
     tile = await source.tile(request.app.state.pool, snapshot.snapshot, z, x, y, filters)
     headers["ETag"] = source.etag(tile.snapshot, filters)
-    if not tile.data:
+    if not tile.gzipped:
         return Response(status_code=204, headers=headers)
+    # The cached gzip as it is when the client takes it (GZipMiddleware passes an answer that
+    # has a Content-Encoding through untouched); decompressed only for one that does not.
+    headers["Vary"] = "Accept-Encoding"
+    # The same test GZipMiddleware makes for every other answer.
+    if "gzip" in request.headers.get("accept-encoding", ""):
+        headers["Content-Encoding"] = "gzip"
+        return Response(tile.gzipped, media_type=MVT_MEDIA_TYPE, headers=headers)
     return Response(tile.data, media_type=MVT_MEDIA_TYPE, headers=headers)
 
 

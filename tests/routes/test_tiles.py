@@ -18,7 +18,7 @@ from privacy_rule import cell_of, checked_published
 from camdensity import settings as settings_mod
 from camdensity.service.main import create_app
 from camdensity.settings import ServiceSettings
-from camdensity.tiles.grid import resolution_for_zoom
+from camdensity.tiles.grid import hexagon_pixels, resolution_for_zoom
 from camdensity.tiles.tilejson import attribution
 from routes.tiles_seed import CENTER, seed, tiles_db  # noqa: F401  (fixture)
 
@@ -254,6 +254,37 @@ def test_tiles_are_gzipped_when_asked(client: TestClient) -> None:
         wire = b"".join(r.iter_raw())
     assert len(wire) < len(plain.content)
     assert gzip.decompress(wire) == plain.content
+
+
+def test_cached_tile_is_served_as_its_gzip(client: TestClient) -> None:
+    """The cache holds each tile gzipped once: a gzip client gets those bytes as they are, one
+    that does not gets the same MVT decompressed; both vary on Accept-Encoding, one ETag."""
+    z = 13
+    x, y = tile_of(*CENTER, z)
+    url = f"/tiles/{z}/{x}/{y}.mvt"
+    wires = []
+    for _ in range(2):  # a miss (rendered, gzipped, cached), then a hit
+        with client.stream("GET", url, headers={"Accept-Encoding": "gzip, br"}) as r:
+            assert r.status_code == 200 and r.headers["content-encoding"] == "gzip"
+            assert "Accept-Encoding" in r.headers["vary"].split(", ")
+            wires.append((b"".join(r.iter_raw()), r.headers["etag"]))
+    assert wires[0] == wires[1]
+    wire, etag = wires[0]
+    cached = [v for k, v in client.app.state.tile_source.tiles._items.items()
+              if k[1:4] == (z, x, y)]
+    assert cached == [wire]  # the very bytes the cache holds: nothing compressed them again
+    for refused in ("identity", "deflate", ""):
+        plain = client.get(url, headers={"Accept-Encoding": refused})
+        assert plain.status_code == 200 and "content-encoding" not in plain.headers, refused
+        assert "Accept-Encoding" in plain.headers["vary"].split(", ")
+        assert plain.headers["etag"] == etag
+        assert plain.content == gzip.decompress(wire)
+    layers = decode(plain.content)
+    assert layers["hexagons"] and all(h["resolution"] == resolution_for_zoom(z, ZOOM_TABLE)
+                                      for h in layers["hexagons"])
+    for encoding in ("gzip", "identity"):
+        again = client.get(url, headers={"Accept-Encoding": encoding, "If-None-Match": etag})
+        assert again.status_code == 304 and again.content == b"" and again.headers["etag"] == etag
 
 
 def test_empty_tile_is_204(client: TestClient) -> None:
@@ -509,3 +540,24 @@ def test_data_far_apart_opens_on_the_busiest_city() -> None:
     city = Extent(24.90, 60.15, 24.98, 60.19, focus_lon=24.94, focus_lat=60.17)
     assert default_zoom(city) > FOCUS_ZOOM  # one city: fit it
     assert Extent(0.0, 0.0, 2.0, 2.0).center == (1.0, 1.0)
+
+
+@pytest.mark.parametrize("z", [9, 11, 13, 15, 17])
+def test_hexagons_are_drawn_15_to_60_px_across(client: TestClient, z: int) -> None:
+    """Measured on the served tiles, not on the formula: a whole hexagon's widest span (vertex to
+    vertex) on a 512 px tile, brought to 45° latitude as the table's rule states it (Helsinki's
+    60° draws everything cos 45°/cos 60° ≈ 1.41 times wider)."""
+    r = client.get(f"/tiles/{z}/{tile_of(*CENTER, z)[0]}/{tile_of(*CENTER, z)[1]}.mvt")
+    layer = mapbox_vector_tile.decode(r.content)["hexagons"]
+    spans = []
+    for feature in layer["features"]:
+        ring = feature["geometry"]["coordinates"][0]
+        if feature["geometry"]["type"] != "Polygon" or len(ring) != 7:
+            continue  # cut by the tile's edge
+        widest = max(math.dist(a, b) for a in ring for b in ring)
+        spans.append(widest / layer["extent"] * 512)
+    assert spans, f"no whole hexagon in the centre tile at z{z}"
+    at_45 = sorted(spans)[len(spans) // 2] * math.cos(math.radians(CENTER[1])) / math.cos(math.radians(45))
+    assert 15 <= at_45 <= 60, f"z{z}: hexagons {at_45:.1f} px across at 45°"
+    # ... and as the table's formula (tiles.grid.hexagon_pixels) says.
+    assert at_45 == pytest.approx(hexagon_pixels(resolution_for_zoom(z, ZOOM_TABLE), z, 45.0), rel=0.15)
