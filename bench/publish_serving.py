@@ -39,9 +39,9 @@ from camdensity import testing
 from camdensity.cli import app
 from camdensity.demo import DEMO_IMPORTS, US_WEST_BBOX
 from camdensity.publish import ARCHIVE, publish
-from camdensity.settings import PROJECT_ROOT
 from camdensity.tiles.archive import ArchiveRequest
 
+ROOT = Path(__file__).resolve().parents[1]  # the checkout: uvicorn runs from it
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 CONNECTIONS = 32
 SAMPLE = 2000  # distinct tiles replayed
@@ -219,7 +219,7 @@ def main() -> None:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "uvicorn", "camdensity.service.main:app", "--host",
                  "127.0.0.1", "--port", str(port), "--no-access-log", "--log-level", "warning"],
-                cwd=PROJECT_ROOT, env=env,
+                cwd=ROOT, env=env,
             )
             try:
                 live = f"http://127.0.0.1:{port}"

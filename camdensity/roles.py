@@ -306,6 +306,7 @@ def grant_report_roles(conn: psycopg.Connection, settings: DatabaseSettings,
     with conn.transaction():
         create_report_roles(conn, settings)
         conn.execute(_query("report_role_grant", reporter=pgsql.Identifier(reporter),
+                            reporter_name=pgsql.Literal(reporter),
                             moderator=pgsql.Identifier(moderator),
                             database=pgsql.Identifier(database)))
         if may_create_roles(conn):
@@ -319,6 +320,9 @@ def grant_report_roles(conn: psycopg.Connection, settings: DatabaseSettings,
 def prepare_reports(owner_url: str, settings: DatabaseSettings) -> tuple[str, str]:
     """Grant the report roles their rights as the owner; their URLs (reporter, moderator)."""
     creds = report_credentials(owner_url, settings)
+    if settings.reporter_database_url and settings.moderator_database_url:
+        # Given (a DBA's roles, or `serve --workers` granted once before starting its workers).
+        return settings.reporter_database_url, settings.moderator_database_url
     with psycopg.connect(owner_url, connect_timeout=settings.connect_timeout_s) as conn:
         grant_report_roles(conn, settings, {role: password for role, (_url, password)
                                             in creds.items()})

@@ -81,7 +81,7 @@ class ClientLimiter:
             until = min(hits[0] + self.window_s, (self._epoch + 1) * self.rotation_s)
             return max(1, int(until - now + 0.999))
         hits.append(now)
-        if len(self._hits) > 100_000:  # bounded memory: drop the emptiest half's oldest entries
+        if len(self._hits) > 100_000:  # bounded memory: forget counters whose window has passed
             for stale in [k for k, v in self._hits.items() if not v or v[-1] <= now - self.window_s]:
                 del self._hits[stale]
         return 0

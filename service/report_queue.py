@@ -51,9 +51,10 @@ def engine(url: str, settings: DatabaseSettings) -> AsyncEngine:
             url, connect_timeout=settings.connect_timeout_s,
             options=f"-c statement_timeout={settings.statement_timeout_ms}")
 
+    # hide_parameters: an error's message never carries a report's point or note into a log.
     return create_async_engine("postgresql+psycopg://", async_creator=connect, pool_size=2,
                                max_overflow=2, pool_timeout=settings.pool_timeout_s,
-                               pool_pre_ping=True)
+                               pool_pre_ping=True, hide_parameters=True)
 
 
 def receipt_hash(receipt: str) -> bytes:
@@ -74,11 +75,9 @@ async def pow_key(eng: AsyncEngine) -> bytes:
 
 
 async def area_reports_this_hour(conn: AsyncConnection, area: int) -> int:
-    """Reports received in cell `area` since the hour began (the per-area limit)."""
-    stmt = select(func.count()).select_from(ReportQueue).where(
-        ReportQueue.area_h3 == area,
-        ReportQueue.received_hour >= func.date_trunc("hour", func.now()))
-    return (await conn.execute(stmt)).scalar_one()
+    """Reports received in cell `area` since the hour began (the per-area limit), counted by
+    migration 0091's function: the reporter role reads no report itself."""
+    return (await conn.execute(select(func.camdensity_area_reports(area)))).scalar_one()
 
 
 @dataclass(frozen=True)
@@ -130,9 +129,9 @@ async def submit(eng: AsyncEngine, report: NewReport, challenge: str,
 async def withdraw(eng: AsyncEngine, receipt: str) -> bool:
     """Delete the report `receipt` was given for (pending or rejected); False when none."""
     async with eng.begin() as conn:
-        result = await conn.execute(
-            delete(ReportQueue).where(ReportQueue.receipt_sha256 == receipt_hash(receipt)))
-        return result.rowcount > 0
+        # Migration 0091's function: the reporter role holds no DELETE on the queue itself.
+        return bool((await conn.execute(
+            select(func.camdensity_withdraw_report(receipt_hash(receipt))))).scalar_one())
 
 
 # --- moderation ------------------------------------------------------------------------
@@ -212,7 +211,7 @@ async def reject(eng: AsyncEngine, report_id: int, settings: ReportSettings) -> 
 def sync_engine(url: str) -> Engine:
     """A SQLAlchemy engine on `url` (a libpq URL or conninfo) for commands."""
     return create_engine("postgresql+psycopg://", creator=lambda: psycopg.connect(url),
-                         poolclass=NullPool)
+                         poolclass=NullPool, hide_parameters=True)
 
 
 def new_admin_key(url: str) -> str:

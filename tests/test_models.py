@@ -1,5 +1,5 @@
 """camdensity.models describes the store as the migrations made it, and the README's geopandas
-example runs against a built store."""
+example runs against a built store (the session's Helsinki build)."""
 
 from __future__ import annotations
 
@@ -11,15 +11,14 @@ from pathlib import Path
 import h3
 import psycopg
 import pytest
-from routes.tiles_seed import tiles_db  # noqa: F401  (fixture)
 
 from camdensity import models, testing
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
 
-def test_every_declared_column_is_in_the_store(tiles_db: str) -> None:  # noqa: F811
-    with psycopg.connect(tiles_db) as conn:
+def test_every_declared_column_is_in_the_store(helsinki: str) -> None:
+    with psycopg.connect(helsinki) as conn:
         actual: dict[str, dict[str, str]] = {}
         for table, column, udt in conn.execute(
                 "SELECT table_name, column_name, udt_name FROM information_schema.columns "
@@ -37,16 +36,16 @@ def test_every_declared_column_is_in_the_store(tiles_db: str) -> None:  # noqa: 
     assert not declared & {"camera", "camera_report", "rejected_row"}
 
 
-def test_readme_reads_hexagons_into_geopandas(tiles_db: str) -> None:  # noqa: F811
+def test_readme_reads_hexagons_into_geopandas(helsinki: str) -> None:
     text = README.read_text(encoding="utf-8")
     block = re.search(r"<!-- geopandas example[^>]*-->\s*```python\n(.*?)```", text, re.DOTALL)
     assert block, "the README's geopandas example is missing"
     out = io.StringIO()
     scope: dict[str, object] = {}
-    with testing.pointed_at(tiles_db), contextlib.redirect_stdout(out):
+    with testing.pointed_at(helsinki), contextlib.redirect_stdout(out):
         exec(block.group(1), scope)  # noqa: S102  (the README's own example)
     hexagons = scope["hexagons"]
-    with psycopg.connect(tiles_db) as conn:
+    with psycopg.connect(helsinki) as conn:
         expected = conn.execute("SELECT count(*), max(density_km2) FROM hexagon "
                                 "WHERE resolution = 9").fetchone()
     assert len(hexagons) == expected[0] > 0

@@ -19,7 +19,7 @@ from routes.tiles_seed import tiles_db  # noqa: F401  (fixture)
 EXAMPLES = 50
 SLOW_EXAMPLES = {"/map": 8, "/analysis/sites": 8, "/report": 8}
 # Reports (on for this server) and their moderation: a few examples each keep the run short.
-REPORT_EXAMPLES = 15
+REPORT_EXAMPLES = 10
 # A report's proof of work is checked against a challenge the server issued (a rule across
 # requests): a schema-valid body is rightly a 422 there.
 ACROSS_REQUESTS = {("POST", "/reports")}

@@ -286,6 +286,10 @@ def test_chromium_draws_the_hexagons(server: str, tmp_path: Path) -> None:
     with browser_page() as page:
         image = load(page, f"{server}/map", tmp_path / "map.png")
         sampled = (image.size[0] // 2) * ((image.size[1] - 30) // 2)
+        # The attribution (licences, dates) is never hidden under the search box.
+        search, credit = page.evaluate("['search', 'attribution'].map((id) => "
+                                       "document.getElementById(id).getBoundingClientRect().toJSON())")
+        assert search["right"] <= credit["left"] or search["top"] >= credit["bottom"], (search, credit)
         hexagon_pixels = count_near(image, ramp)
         assert hexagon_pixels > 0.03 * sampled, f"only {hexagon_pixels} of {sampled} sampled pixels are hexagons"
         # (Outlines are checked close in below: at the default view's coarse cells few or no

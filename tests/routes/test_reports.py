@@ -286,9 +286,12 @@ def test_roles_hold_only_their_narrow_rights(reports_db: str) -> None:
     denied = {
         api_url: ["SELECT * FROM report_queue", "SELECT receipt_sha256 FROM report_queue",
                   "DELETE FROM report_queue", "SELECT * FROM report_admin_key",
-                  "SELECT * FROM report_pow_key"],
+                  "SELECT * FROM report_pow_key", "SELECT camdensity_area_reports(1)",
+                  "SELECT camdensity_withdraw_report('\\x00')"],
         reporter_url: ["SELECT geom FROM report_queue", "SELECT note FROM report_queue",
+                       "SELECT receipt_sha256 FROM report_queue", "SELECT count(*) FROM report_queue",
                        "SELECT * FROM report_queue", "UPDATE report_queue SET status = 'rejected'",
+                       "DELETE FROM report_queue",
                        "SELECT * FROM camera", "SELECT * FROM camera_report",
                        "SELECT * FROM hexagon", "SELECT * FROM report_admin_key",
                        "INSERT INTO camera_report (source_id, geom) VALUES (1, ST_Point(0, 0, 4326))",
@@ -305,9 +308,9 @@ def test_roles_hold_only_their_narrow_rights(reports_db: str) -> None:
                 with pytest.raises(psycopg.errors.InsufficientPrivilege):
                     conn.execute(statement)
     with psycopg.connect(reporter_url, autocommit=True) as conn:
-        # What it may do: count an area's hour, delete by receipt.
-        conn.execute("SELECT count(*) FROM report_queue WHERE area_h3 = 1").fetchone()
-        conn.execute("DELETE FROM report_queue WHERE receipt_sha256 = '\\x00'")
+        # What it may do besides INSERT: count an area's hour, delete the report a receipt names.
+        assert conn.execute("SELECT camdensity_area_reports(1)").fetchone() == (0,)
+        assert conn.execute("SELECT camdensity_withdraw_report('\\x00')").fetchone() == (False,)
         row = conn.execute("SELECT rolsuper, rolcreaterole, rolbypassrls FROM pg_roles "
                            "WHERE rolname = current_user").fetchone()
         assert row == (False, False, False)

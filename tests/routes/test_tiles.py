@@ -18,7 +18,7 @@ from privacy_rule import cell_of, checked_published
 from camdensity import settings as settings_mod
 from camdensity.service.main import create_app
 from camdensity.settings import ServiceSettings
-from camdensity.tiles.grid import resolution_for_zoom
+from camdensity.tiles.grid import hexagon_pixels, resolution_for_zoom
 from camdensity.tiles.tilejson import attribution
 from routes.tiles_seed import CENTER, seed, tiles_db  # noqa: F401  (fixture)
 
@@ -540,3 +540,24 @@ def test_data_far_apart_opens_on_the_busiest_city() -> None:
     city = Extent(24.90, 60.15, 24.98, 60.19, focus_lon=24.94, focus_lat=60.17)
     assert default_zoom(city) > FOCUS_ZOOM  # one city: fit it
     assert Extent(0.0, 0.0, 2.0, 2.0).center == (1.0, 1.0)
+
+
+@pytest.mark.parametrize("z", [9, 11, 13, 15, 17])
+def test_hexagons_are_drawn_15_to_60_px_across(client: TestClient, z: int) -> None:
+    """Measured on the served tiles, not on the formula: a whole hexagon's widest span (vertex to
+    vertex) on a 512 px tile, brought to 45° latitude as the table's rule states it (Helsinki's
+    60° draws everything cos 45°/cos 60° ≈ 1.41 times wider)."""
+    r = client.get(f"/tiles/{z}/{tile_of(*CENTER, z)[0]}/{tile_of(*CENTER, z)[1]}.mvt")
+    layer = mapbox_vector_tile.decode(r.content)["hexagons"]
+    spans = []
+    for feature in layer["features"]:
+        ring = feature["geometry"]["coordinates"][0]
+        if feature["geometry"]["type"] != "Polygon" or len(ring) != 7:
+            continue  # cut by the tile's edge
+        widest = max(math.dist(a, b) for a in ring for b in ring)
+        spans.append(widest / layer["extent"] * 512)
+    assert spans, f"no whole hexagon in the centre tile at z{z}"
+    at_45 = sorted(spans)[len(spans) // 2] * math.cos(math.radians(CENTER[1])) / math.cos(math.radians(45))
+    assert 15 <= at_45 <= 60, f"z{z}: hexagons {at_45:.1f} px across at 45°"
+    # ... and as the table's formula (tiles.grid.hexagon_pixels) says.
+    assert at_45 == pytest.approx(hexagon_pixels(resolution_for_zoom(z, ZOOM_TABLE), z, 45.0), rel=0.15)
