@@ -37,9 +37,11 @@ serve: setup
 lint: $(STAMP)
 	$(BIN)/ruff check camdensity ingest tiles service sql evidence tests bench
 
-## Benchmarks (on demand, not part of `make test`)
+## Benchmarks (on demand, not part of `make test`): the whole table of README "Performance"
+## (bench/run.py: ingest/build/export, then tiles and coverage vs tipg and the SQL floor)
 bench: setup
-	$(BIN)/python -m pytest -q bench --benchmark-only $(PYTEST_ARGS)
+	scripts/install-system.sh --bench
+	$(BIN)/python -m bench.run
 
 ## Publish US-West z0-14 and serve it: static PMTiles (nginx) vs the live endpoint under wrk
 bench-publish: setup

@@ -34,6 +34,7 @@ from typing import Any
 from typer.testing import CliRunner
 
 from bench import serving
+from bench.serving import loadavg
 from camdensity import testing
 from camdensity.cli import app
 from camdensity.demo import DEMO_IMPORTS
@@ -87,8 +88,10 @@ def run_pipeline(url: str, work: Path, n: int) -> dict[str, Any]:
     """The pipeline's figures; without bench/pipeline.py, the reports imported and built untimed."""
     module = pipeline_module()
     if module is not None:
-        figures = dict(module.run(url=url, n=n))
-        figures.setdefault("n_reports", n)
+        detail = dict(module.run(url=url, n=n))
+        figures = {key: detail.get(key) for key in (*PIPELINE_KEYS, "n_reports")}
+        figures.update({k: v for k, v in detail.items() if k.startswith("missed_")})
+        figures["pipeline"] = detail  # every figure it measured, its load averages included
         return figures
     from bench.synthetic import write_cameras_csv
 
@@ -112,11 +115,6 @@ def machine() -> dict[str, Any]:
                 if line.startswith("model name")), platform.processor())
     return {"cpus": os.cpu_count(), "cpu": cpu, "memory_gb": round(mem_kb / 1e6, 1),
             "python": platform.python_version(), "kernel": platform.release()}
-
-
-def loadavg() -> list[float]:
-    """The 1, 5 and 15 minute load averages (the machine is shared: read them with the figures)."""
-    return [float(v) for v in Path("/proc/loadavg").read_text().split()[:3]]
 
 
 def timed(what: str, step: Callable[[], Any]) -> Any:

@@ -18,7 +18,7 @@ from camdensity import __version__, db
 from camdensity.cluster import Cluster, ClusterError
 from camdensity.ingest.errors import first_line
 from camdensity.roles import RoleError
-from camdensity.settings import database_settings, service_settings
+from camdensity.settings import database_settings, report_settings, service_settings
 
 EXIT_CODES = (
     "Exit codes: 0 done; 1 failed (one line on stderr says why; `db status`: the cluster is not "
@@ -166,6 +166,13 @@ def serve(
         except (psycopg.Error, roles.RoleError) as exc:
             fail(f"cannot set up the API role: {first_line(exc)}")
         os.environ["CAMDENSITY_API_DATABASE_URL"] = api_url  # inherited by the workers
+        if report_settings().reports_enabled:  # the report roles likewise, once
+            try:
+                reporter_url, moderator_url = roles.prepare_reports(url, database_settings())
+            except (psycopg.Error, roles.RoleError) as exc:
+                fail(f"cannot set up the report roles: {first_line(exc)}")
+            os.environ["CAMDENSITY_REPORTER_DATABASE_URL"] = reporter_url
+            os.environ["CAMDENSITY_MODERATOR_DATABASE_URL"] = moderator_url
     # access_log=False: request lines carry queried addresses and client IPs; they are never
     # logged (CAMDENSITY_LOG_REQUESTS logs route templates instead).
     with multiprocess_mode(n):

@@ -320,6 +320,9 @@ def grant_report_roles(conn: psycopg.Connection, settings: DatabaseSettings,
 def prepare_reports(owner_url: str, settings: DatabaseSettings) -> tuple[str, str]:
     """Grant the report roles their rights as the owner; their URLs (reporter, moderator)."""
     creds = report_credentials(owner_url, settings)
+    if settings.reporter_database_url and settings.moderator_database_url:
+        # Given (a DBA's roles, or `serve --workers` granted once before starting its workers).
+        return settings.reporter_database_url, settings.moderator_database_url
     with psycopg.connect(owner_url, connect_timeout=settings.connect_timeout_s) as conn:
         grant_report_roles(conn, settings, {role: password for role, (_url, password)
                                             in creds.items()})

@@ -4,7 +4,8 @@
 set -euo pipefail
 
 # --test adds what the test suite drives: Chromium (map rendering) and docker-compose (config check).
-# --bench adds what bench/publish_serving.py drives: wrk (HTTP load) and nginx (a static host).
+# --bench adds what the benchmarks drive: wrk (HTTP load), pgbench (the SQL floor) and nginx (a
+# static host, bench/publish_serving.py).
 want_test=0
 want_bench=0
 [ "${1:-}" = "--test" ] && want_test=1
@@ -43,6 +44,7 @@ fi
 command -v tilemaker >/dev/null 2>&1 || packages+=(tilemaker)
 if [ "$want_bench" -eq 1 ]; then
   command -v wrk >/dev/null 2>&1 || packages+=(wrk)
+  command -v pgbench >/dev/null 2>&1 || packages+=("postgresql-${major}")  # the SQL floor
   command -v nginx >/dev/null 2>&1 || packages+=(nginx)
 fi
 

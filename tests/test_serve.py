@@ -12,6 +12,7 @@ import httpx2 as httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from camdensity import testing
+from camdensity.service.abuse import solve
 from camdensity.settings import database_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,7 +29,8 @@ def test_two_workers_answer_and_metrics_sum_them(helsinki: str, tmp_path: Path) 
     shared = tmp_path / "metrics"
     shared.mkdir()
     env = {**os.environ, "DATABASE_URL": helsinki, "CAMDENSITY_METRICS_PORT": str(metrics_port),
-           "CAMDENSITY_METRICS_REFRESH_S": "0.2", "PROMETHEUS_MULTIPROC_DIR": str(shared)}
+           "CAMDENSITY_METRICS_REFRESH_S": "0.2", "PROMETHEUS_MULTIPROC_DIR": str(shared),
+           "CAMDENSITY_REPORTS_ENABLED": "true", "CAMDENSITY_REPORTS_POW_BITS": "4"}
     command = [sys.executable, "-m", "camdensity", "serve", "--port", str(port), "--workers", "2"]
     with testing.serving(command, port, env, ROOT) as base:
         sent = 0
@@ -63,3 +65,15 @@ def test_two_workers_answer_and_metrics_sum_them(helsinki: str, tmp_path: Path) 
                 break
             httpx.get(f"{base}/healthz")
         assert pool_max == [2 * per_worker]
+
+        # Reports with two workers: their roles granted once by `serve` (concurrent GRANTs would
+        # collide), a challenge checked by whichever worker gets the POST (its key is in the store).
+        receipts = []
+        for _ in range(4):
+            c = httpx.get(f"{base}/reports/challenge").json()
+            r = httpx.post(f"{base}/reports", json={
+                "lat": 60.17, "lon": 24.94, "camera_type": "cctv", "challenge": c["challenge"],
+                "nonce": solve(c["challenge"], c["bits"])})
+            assert r.status_code == 202, r.text
+            receipts.append(r.json()["receipt"])
+        assert [httpx.delete(f"{base}/reports/{x}").status_code for x in receipts] == [204] * 4
