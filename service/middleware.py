@@ -9,7 +9,7 @@ import orjson
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from camdensity.service.routes.tiles import MVT_MEDIA_TYPE, cache_headers, etag_matches, router
+from camdensity.service.routes.tiles import router, tile_answer
 from camdensity.tiles.filters import TileFilters
 from camdensity.tiles.grid import TileOutOfRange, check_tile
 
@@ -106,25 +106,16 @@ class CachedTiles:
             check_tile(z, x, y)  # off the grid: the route's 404, even for a known ETag
         except TileOutOfRange:
             return None
-        etag = source.etag(snapshot.snapshot, NO_FILTERS)
-        if etag_matches(etag_seen, etag):
-            status, body = 304, b""
-        else:
-            try:
-                tile = await source.tile(scope["app"].state.pool, snapshot.snapshot, z, x, y,
-                                         NO_FILTERS)
-            except Exception:  # noqa: BLE001 - the route answers it (503, with its handlers)
-                return None
-            etag = source.etag(tile.snapshot, NO_FILTERS)
-            status, body = (200, tile.gzipped) if tile.gzipped else (204, b"")
+        try:
+            status, headers, body = await tile_answer(
+                source, scope["app"].state.pool, snapshot.snapshot, z, x, y, NO_FILTERS,
+                etag_seen, takes_gzip=True)
+        except Exception:  # noqa: BLE001 - the route answers it (503, with its handlers)
+            return None
         scope["route"] = self.routes[match[4]]
-        headers = [(k.lower().encode(), v.encode()) for k, v in cache_headers().items()]
-        headers.append((b"etag", etag.encode()))
-        if status == 200:
-            headers += [(b"vary", b"Accept-Encoding"), (b"content-encoding", b"gzip"),
-                        (b"content-type", MVT_MEDIA_TYPE.encode()),
-                        (b"content-length", str(len(body)).encode())]
-        return status, headers, body
+        if body:
+            headers["Content-Length"] = str(len(body))
+        return status, [(k.lower().encode(), v.encode()) for k, v in headers.items()], body
 
 
 class BodyLimit:

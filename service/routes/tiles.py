@@ -167,22 +167,38 @@ async def get_tile(
     except TileOutOfRange as exc:
         raise HTTPException(status_code=404, detail=str(exc)) from exc
     snapshot = await require_snapshot(request, source)
+    status, headers, body = await tile_answer(
+        source, request.app.state.pool, snapshot.snapshot, z, x, y, filters,
+        request.headers.get("if-none-match"),
+        # The same test GZipMiddleware makes for every other answer.
+        "gzip" in request.headers.get("accept-encoding", ""))
+    return Response(body, status_code=status, headers=headers)
+
+
+async def tile_answer(source: TileSource, pool: Any, snapshot: str, z: int, x: int, y: int,
+                      filters: TileFilters, if_none_match: str | None,
+                      takes_gzip: bool) -> tuple[int, dict[str, str], bytes]:
+    """(status, headers, body) of a tile: 304 for a known ETag, 204 when empty, else the MVT.
+
+    The one answer of the tile route and of CachedTiles (service/middleware.py), which answers
+    plain tiles before routing: the two cannot drift. The cached gzip is sent as it is to a
+    client that takes it (GZipMiddleware passes an answer that has a Content-Encoding through
+    untouched) and decompressed only for one that does not.
+    """
     headers = cache_headers()
-    etag = source.etag(snapshot.snapshot, filters)
-    if etag_matches(request.headers.get("if-none-match"), etag):
-        return Response(status_code=304, headers={**headers, "ETag": etag})
-    tile = await source.tile(request.app.state.pool, snapshot.snapshot, z, x, y, filters)
+    etag = source.etag(snapshot, filters)
+    if etag_matches(if_none_match, etag):
+        return 304, {**headers, "ETag": etag}, b""
+    tile = await source.tile(pool, snapshot, z, x, y, filters)
     headers["ETag"] = source.etag(tile.snapshot, filters)
     if not tile.gzipped:
-        return Response(status_code=204, headers=headers)
-    # The cached gzip as it is when the client takes it (GZipMiddleware passes an answer that
-    # has a Content-Encoding through untouched); decompressed only for one that does not.
+        return 204, headers, b""
     headers["Vary"] = "Accept-Encoding"
-    # The same test GZipMiddleware makes for every other answer.
-    if "gzip" in request.headers.get("accept-encoding", ""):
+    headers["Content-Type"] = MVT_MEDIA_TYPE
+    if takes_gzip:
         headers["Content-Encoding"] = "gzip"
-        return Response(tile.gzipped, media_type=MVT_MEDIA_TYPE, headers=headers)
-    return Response(tile.data, media_type=MVT_MEDIA_TYPE, headers=headers)
+        return 200, headers, tile.gzipped
+    return 200, headers, tile.data
 
 
 def document_headers(request: Request, snapshot: str, filters: TileFilters, *shape: Any,
