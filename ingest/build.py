@@ -111,9 +111,9 @@ def build(conn: psycopg.Connection, settings: MethodSettings | None = None,
         # statement, spending more time than the statements take.
         conn.execute("SET LOCAL jit = off")
         build_id = conn.execute("SELECT nextval(pg_get_serial_sequence('build', 'id'))").fetchone()[0]
-        inputs = conn.execute(query("build_map_inputs")).fetchone()[0]
-        map_kept = not full and _map_unchanged(conn, settings, inputs)
         source_inputs = incremental.inputs(conn)
+        inputs = _map_inputs(source_inputs)
+        map_kept = not full and _map_unchanged(conn, settings, inputs)
         params = json.loads(json.dumps(settings.model_dump(mode="json")))
         todo = None if map_kept or full else incremental.plan(conn, params, source_inputs)
         radii = sorted(set(settings.exposure_radii_m) | {CITY_PERCENTILE_RADIUS_M})
@@ -175,7 +175,10 @@ def build(conn: psycopg.Connection, settings: MethodSettings | None = None,
             conn.execute(query("build_site_uncertain"))
             conn.execute(query("build_camera_uncertain"))
             conn.execute(query("build_site_percentile_category"))
-        conn.execute(query("build_site_percentile_city"), {"city_m": settings.city_radius_m})
+        if todo is not None:
+            incremental.percentile_city(conn, settings, radii)
+        else:
+            conn.execute(query("build_site_percentile_city"), {"city_m": settings.city_radius_m})
 
         say("recording the data version")
         sources = conn.execute(query("build_sources")).fetchone()[0]
@@ -205,9 +208,17 @@ def build(conn: psycopg.Connection, settings: MethodSettings | None = None,
     )
 
 
+def _map_inputs(source_inputs: dict[str, Any]) -> str:
+    """A fingerprint of everything the map is computed from: camera reports (not their camera
+    link, which the build writes), sites, survey points and the non-address sources (addresses
+    only extend the baseline), from build_incr_inputs.sql's per-source fingerprints."""
+    parts = {"sources": source_inputs["sources"], "rest": source_inputs["rest"]}
+    return hashlib.md5(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
 def _map_unchanged(conn: psycopg.Connection, settings: MethodSettings, inputs: str) -> bool:
     """True when the newest build was made with these parameters from the same camera reports,
-    sites, survey points and their sources (`inputs`, build_map_inputs.sql): its cameras,
+    sites, survey points and their sources (`inputs`, _map_inputs): its cameras,
     hexagons and site counts are what a new build would compute again."""
     row = conn.execute(_LATEST_BUILD).fetchone()
     # As stored: through JSON (a dict's integer keys come back as strings).

@@ -349,10 +349,14 @@ def _baseline(conn: psycopg.Connection, settings: MethodSettings, pub: dict[str,
         held = set(ring2[_held(conn, ring2, resolution)].tolist())
         member = np.array([any(c in held for c in h3int.grid_disk(cell, 1))
                            for cell in ring1.tolist()], dtype=bool)
-        was = {r[0] for r in conn.execute(
-            "SELECT h3 FROM baseline WHERE radius_m = %s AND h3 = ANY(%s)",
-            (first_radius, ring1.tolist()))}
-        was_member = np.isin(ring1, np.fromiter(was, dtype=np.int64, count=len(was)))
+        conn.execute("DROP TABLE IF EXISTS _incr_ring")
+        conn.execute("CREATE TEMP TABLE _incr_ring (h3 bigint) ON COMMIT DROP")
+        write_arrays(conn, "_incr_ring", [("h3", "bigint", ring1)])
+        conn.execute("ANALYZE _incr_ring")
+        was = read_arrays(conn, "SELECT b.h3 FROM _incr_ring r JOIN baseline b"
+                          " ON b.radius_m = %s AND b.h3 = r.h3", (first_radius,),
+                          [("h3", "bigint")])["h3"]
+        was_member = np.isin(ring1, was)
         gone = ring1[was_member & ~member]
         added = ring1[member & ~was_member]
         if len(gone):
@@ -383,11 +387,14 @@ def _baseline_moved(conn: psycopg.Connection, pub: dict[str, np.ndarray], radii:
     conn.execute("CREATE TEMP TABLE _incr_bdelta (h3 bigint, radius_m integer, cameras bigint)"
                  " ON COMMIT DROP")
     for k, radius in enumerate(radii):
+        moved = counts[:, k] != 0
         write_arrays(conn, "_incr_bdelta", [
-            ("h3", "bigint", near["h3"]), ("radius_m", "integer", np.full(len(near["h3"]), radius)),
-            ("cameras", "bigint", counts[:, k])])
+            ("h3", "bigint", near["h3"][moved]),
+            ("radius_m", "integer", np.full(int(moved.sum()), radius)),
+            ("cameras", "bigint", counts[moved, k])])
+    conn.execute("ANALYZE _incr_bdelta")
     conn.execute("UPDATE baseline b SET cameras = b.cameras + d.cameras FROM _incr_bdelta d"
-                 " WHERE b.h3 = d.h3 AND b.radius_m = d.radius_m AND d.cameras <> 0")
+                 " WHERE b.h3 = d.h3 AND b.radius_m = d.radius_m")
 
 
 def _baseline_added(conn: psycopg.Connection, cells: np.ndarray, radii: list[int]) -> None:
@@ -431,6 +438,19 @@ def _sites(conn: psycopg.Connection, settings: MethodSettings) -> None:
     _unshadow(conn, "site")
     conn.execute(query("build_site_uncertain"))
     conn.execute(query("build_site_percentile_category"))
+
+
+def percentile_city(conn: psycopg.Connection, settings: MethodSettings, radii: list[int]) -> None:
+    """build_site_percentile_city.sql over the sites whose figure can have moved: those measured
+    again, and those with a baseline cell within `city_radius_m` that a change reached (its
+    count moved, or it entered or left the baseline: within two rings of a changed row's cell)."""
+    edge_m = h3int.average_hexagon_edge_length(settings.baseline_resolution, "m")
+    reach = settings.city_radius_m + max(radii) * (1 + 2 * baseline.SPHERE_BAND) + 10 * edge_m
+    _shadow(conn, "site", "SELECT * FROM public.site WHERE id IN (SELECT id FROM _incr_site)"
+            " OR id IN (SELECT s.id FROM public.site s JOIN _incr_pub p"
+            f" ON ST_DWithin(p.geom::geography, s.centroid::geography, {float(reach)}))")
+    conn.execute(query("build_site_percentile_city"), {"city_m": settings.city_radius_m})
+    _unshadow(conn, "site")
 
 
 # --- evidence -----------------------------------------------------------------------------------
