@@ -11,7 +11,7 @@ only with `camdensity build`, which publishes a new data version at once.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
@@ -137,21 +137,56 @@ def import_cameras(conn: psycopg.Connection, path: Path, *, source: str | None =
     outcome = PlaceImport(ImportResult(spec.name, spec.entity, unchanged=True))
 
     def load(ctx: ImportContext) -> int:
+        keys = _StageKeys()
         staged = ctx.copy_to_staging("camera_stage", CAMERA_STAGE_COLUMNS,
-                                     readers[fmt](ctx, options))
-        staged -= _reject_duplicates(ctx)
+                                     keys.track(readers[fmt](ctx, options)))
+        if keys.repeated:  # else no row repeats another: the query would find nothing
+            staged -= _reject_duplicates(ctx)
         ctx.execute_count(_SOURCE_PRECISION, (options.precision, ctx.source_id))
         params = {"source_id": ctx.source_id, "default_type": default,
                   **bbox_params(options.bbox)}
+        ctx.execute_count("SET LOCAL jit = off")  # compiling costs more than the statements take
         accepted = ctx.execute_count(sql.query("ingest_cameras"), params)
         ctx.surveyed = ctx.execute_count(sql.query("ingest_survey_points"), params)
         outcome.skipped = staged - accepted - ctx.surveyed  # outside --bbox: left out on purpose
         _note_stacked(ctx)
-        ctx.fused = fuse(conn, apply=False).fused(spec.name)  # `build` publishes it
+        others = conn.execute(sql.query("ingest_other_camera_sources"),
+                              {"source_id": ctx.source_id}).fetchone()
+        if accepted and others is not None and others[0]:
+            ctx.fused = fuse(conn, apply=False).fused(spec.name)  # `build` publishes it
         return accepted
 
     outcome.result = run_import(conn, spec, load)
     return outcome
+
+
+class _StageKeys:
+    """Watches the staged rows for the keys ingest_camera_duplicates.sql compares (the id; without
+    one, the point and type), so that its window sorts run only when some key repeats.
+
+    It may see a repeat the query will not (a row rejected later, for a control character), never
+    the reverse: the query decides which rows are duplicates.
+    """
+
+    def __init__(self) -> None:
+        self.refs: set[str] = set()
+        self.points: set[tuple[float, float, str]] = set()
+        self.repeated = False
+
+    def track(self, rows: Iterable[CameraRow]) -> Iterator[CameraRow]:
+        """`rows`, unchanged, their keys noted on the way to staging."""
+        for row in rows:
+            ref = row[1]
+            if ref is not None:
+                if ref in self.refs:
+                    self.repeated = True
+                self.refs.add(ref)
+            elif row[4] is None and row[7] >= 1:  # a point (no geometry), a report (count >= 1)
+                key = (row[2], row[3], row[5] or "")
+                if key in self.points:
+                    self.repeated = True
+                self.points.add(key)
+            yield row
 
 
 def _reject_duplicates(ctx: ImportContext) -> int:
