@@ -19,14 +19,14 @@ import codecs
 import csv
 import io
 import itertools
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from camdensity.ingest.errors import IngestError
-from camdensity.ingest.values import control_char, visible
+from camdensity.ingest.values import CONTROL, control_char, visible
 from camdensity.settings import ingest_settings
 
 if TYPE_CHECKING:
@@ -49,6 +49,8 @@ MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"%PDF", "a PDF document"),
 )
 COLUMNS_SHOWN = 10
+# Records read and checked at once: bounds the memory a batch holds.
+BATCH_ROWS = 50_000
 
 
 def sniff_binary(path: Path, head: bytes) -> None:
@@ -119,6 +121,15 @@ def _has_utf8_lines(head: bytes) -> bool:
 
 
 @dataclass
+class CsvBatch:
+    """Consecutive records of a file as read, before any check."""
+
+    starts: list[int]  # the first line of each record
+    records: list[list[str]]
+    clean: bool  # no record holds a control character
+
+
+@dataclass
 class CsvTable:
     """An open CSV file: its header, how it was read, and its data rows with line numbers."""
 
@@ -126,6 +137,11 @@ class CsvTable:
     encoding: str
     delimiter: str
     rows: Iterator[tuple[int, list[str]]]  # (first line of the record, fields); header = line 1
+    # The same records in batches, unchecked, for readers that check whole columns at once
+    # (read either `rows` or `batches`: they share one reader); `keep` checks one record as
+    # `rows` does, rejecting it when it must.
+    batches: Iterator[CsvBatch]
+    keep: Callable[[int, list[str], bool], bool]
 
     def column(self, given: str | None, candidates: Sequence[str] = (), *, what: str,
                required: bool = True) -> int | None:
@@ -290,27 +306,46 @@ def open_csv(ctx: ImportContext, encoding: str | None = None) -> Iterator[CsvTab
                               f"in column {bad[0]}: is it text?")
         names = [h.strip() for h in header]
 
-        def rows() -> Iterator[tuple[int, list[str]]]:
+        def batches() -> Iterator[CsvBatch]:
             end = reader.line_num
             while True:
+                records: list[list[str]] = []
+                ends: list[int] = []
                 try:
-                    fields = next(reader)
-                except StopIteration:
+                    for fields in itertools.islice(reader, BATCH_ROWS):
+                        records.append(fields)
+                        ends.append(reader.line_num)
+                except csv.Error as exc:
+                    raise fatal(exc) from exc
+                if not records:
                     if (note := lines.note()) is not None:
                         ctx.note(note)
                     return
-                except csv.Error as exc:
-                    raise fatal(exc) from exc
-                start, end = end + 1, reader.line_num
-                text = CsvTable.raw(fields, dialect.delimiter)
-                if (char := control_char(text)) is not None:
-                    column = next(i for i, f in enumerate(fields) if control_char(f))
-                    label = names[column] if column < len(names) else f"#{column + 1}"
-                    ctx.reject(start, f"control character {char} in column {label!r}", text)
-                elif fields and any(f.strip() for f in fields):
-                    yield start, fields
-                elif len(fields) > 1:  # ",,,": a row with no value, not a blank line
-                    ctx.reject(start, "empty row: no values", text)
+                starts = [end + 1, *(e + 1 for e in ends[:-1])]
+                end = ends[-1]
+                # One search over the batch's text instead of one per row: most batches hold none.
+                text = "\n".join(map(dialect.delimiter.join, records))
+                yield CsvBatch(starts, records, CONTROL.search(text) is None)
+
+        def keep(start: int, fields: list[str], clean: bool = False) -> bool:
+            """Whether a record is a data row: one with a control character (unless its batch is
+            `clean`) or without any value is rejected, a blank line skipped."""
+            if not clean and (char := control_char(text := CsvTable.raw(fields, dialect.delimiter))):
+                column = next(i for i, f in enumerate(fields) if control_char(f))
+                label = names[column] if column < len(names) else f"#{column + 1}"
+                ctx.reject(start, f"control character {char} in column {label!r}", text)
+                return False
+            if fields and any(f.strip() for f in fields):
+                return True
+            if len(fields) > 1:  # ",,,": a row with no value, not a blank line
+                ctx.reject(start, "empty row: no values", CsvTable.raw(fields, dialect.delimiter))
+            return False
+
+        def rows() -> Iterator[tuple[int, list[str]]]:
+            for batch in batches():
+                for start, fields in zip(batch.starts, batch.records):
+                    if keep(start, fields, batch.clean):
+                        yield start, fields
 
         encoding_used = named if lines.per_line is False else "utf-8/cp1252 by line"
-        yield CsvTable(names, encoding_used, dialect.delimiter, rows())
+        yield CsvTable(names, encoding_used, dialect.delimiter, rows(), batches(), keep)
