@@ -21,7 +21,7 @@ import ijson
 import psycopg
 
 from camdensity import sql
-from camdensity.ingest import jsonstream, osm_places
+from camdensity.ingest import jsonstream
 from camdensity.ingest.csvfile import CsvTable, open_csv
 from camdensity.ingest.fuse import fuse
 from camdensity.ingest.pipeline import (
@@ -246,6 +246,8 @@ def _note_stacked(ctx: ImportContext) -> None:
 
 def _osm_rows(ctx: ImportContext, options: CameraOptions) -> Iterator[CameraRow]:
     """`man_made=surveillance` nodes, ways (and areas) of an OSM file with all their tags."""
+    from camdensity.ingest import osm_places  # osmium and shapely: only for OSM files
+
     def wanted(tags: dict[str, str]) -> bool:
         return "surveillance" in {v.strip() for v in tags.get("man_made", "").split(";")}
 
