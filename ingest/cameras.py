@@ -435,13 +435,14 @@ def _csv_columns(ctx: ImportContext, options: CameraOptions,
             sure = np.zeros(n, dtype=bool)
             lats, lons, counts = np.zeros(n), np.zeros(n), np.ones(n, dtype=np.int64)
             full = np.flatnonzero(np.fromiter(map(len, records), np.int64, n) == width)
+            # The fields of the rows of the header's width, a column each (no other row is kept).
+            fields = [col.strings(c) for c in zip(*_pick(records, full))]
             if batch.clean and len(full):
-                fields = list(zip(*(records[i] for i in full)))
-                lat_ok, lats[full] = col.coordinates(col.strings(fields[lat]), 90.0)
-                lon_ok, lons[full] = col.coordinates(col.strings(fields[lon]), 180.0)
+                lat_ok, lats[full] = col.coordinates(fields[lat], 90.0)
+                lon_ok, lons[full] = col.coordinates(fields[lon], 180.0)
                 ok = lat_ok & lon_ok
                 if count_col is not None:
-                    count_ok, counts[full] = col.counts(col.strings(fields[count_col]), limit)
+                    count_ok, counts[full] = col.counts(fields[count_col], limit)
                     ok &= count_ok
                 sure[full[ok]] = True
             for i in np.flatnonzero(~sure):  # the rest, one by one, as _csv_rows checks them
@@ -467,7 +468,9 @@ def _csv_columns(ctx: ImportContext, options: CameraOptions,
             kept = np.flatnonzero(sure)
             if not len(kept):
                 continue
-            fields = [col.strings(c) for c in zip(*(records[i] for i in kept))]
+            if len(kept) < len(full):
+                at = pa.array(np.searchsorted(full, kept))
+                fields = [c.take(at) for c in fields]
             attrs, plain = col.json_objects(table.header, fields)
             if not plain.all():  # fields JSON must escape: those rows' objects from orjson
                 escaped = np.flatnonzero(~plain)
@@ -485,3 +488,8 @@ def _csv_columns(ctx: ImportContext, options: CameraOptions,
                                [t or "" for t in types.take(pa.array(unnamed)).to_pylist()]))
             yield [np.asarray(batch.starts)[kept], refs, lons_kept, lats_kept,
                    none, types, operators, counts_kept, attrs]
+
+
+def _pick(records: list[list[str]], index: Any) -> list[list[str]]:
+    """The records at `index` (ascending numpy indices); all of them without copying."""
+    return records if len(index) == len(records) else [records[i] for i in index.tolist()]

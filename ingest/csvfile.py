@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     from camdensity.ingest.pipeline import ImportContext
 
 SAMPLE_BYTES = 1 << 20
+# Bytes read at once: ASCII blocks of whole lines are decoded in one call.
+BLOCK_BYTES = 1 << 20
 SNIFF_CHARS = 64 * 1024
 # Mess ratio (charset-normalizer) below which a non-UTF-8 file is taken as Windows-1252/Latin-1:
 # the detector alone mistakes short Latin-1 text for Asian encodings.
@@ -190,22 +192,61 @@ class _Lines:
             yield from self._wide()
             return
         decode = codecs.getdecoder(self.codec)
-        while line := self.raw.readline(self.limit + 1):
-            self.number += 1
-            if len(line) > self.limit and not line.endswith(b"\n"):
-                raise self.too_long()
-            if self.number == 1 and line.startswith(codecs.BOM_UTF8):
-                line = line[len(codecs.BOM_UTF8):]
-            if self.per_line:
-                yield self._either(line)
+        for block in self._blocks():
+            if self.per_line and block.isascii():  # whole ASCII lines: decoded at once
+                *lines, tail = block.decode("ascii").split("\n")
+                for line in lines:
+                    self.number += 1
+                    yield line + "\n"
+                if tail:  # the last line, without a newline
+                    self.number += 1
+                    yield tail
                 continue
-            try:
-                yield decode(line)[0]
-            except UnicodeDecodeError as exc:
-                hint = ("give another --encoding (latin-1 reads any byte)" if self.forced
-                        else "give its --encoding")
-                raise IngestError(f"{self.name} line {self.number} is not {self.codec} text "
-                                  f"({exc.reason}); {hint}") from exc
+            *raw_lines, raw_tail = block.split(b"\n")
+            for n, line in enumerate(raw_lines if not raw_tail else [*raw_lines, raw_tail]):
+                self.number += 1
+                if n < len(raw_lines):
+                    line += b"\n"
+                if self.number == 1 and line.startswith(codecs.BOM_UTF8):
+                    line = line[len(codecs.BOM_UTF8):]
+                if self.per_line:
+                    yield self._either(line)
+                    continue
+                try:
+                    yield decode(line)[0]
+                except UnicodeDecodeError as exc:
+                    hint = ("give another --encoding (latin-1 reads any byte)" if self.forced
+                            else "give its --encoding")
+                    raise IngestError(f"{self.name} line {self.number} is not {self.codec} text "
+                                      f"({exc.reason}); {hint}") from exc
+
+    def _blocks(self) -> Iterator[bytes]:
+        """The file in blocks of whole lines (the file's last line may lack its newline), each
+        line at most `limit` bytes besides its newline; a longer one ends the file with its
+        number (the lines before it read first, as line by line)."""
+        carry = b""
+        while chunk := self.raw.read(BLOCK_BYTES):
+            data = carry + chunk if carry else chunk
+            cut = data.rfind(b"\n") + 1
+            if cut:
+                yield from self._bounded(data[:cut])
+            carry = data[cut:]
+            if len(carry) > self.limit:  # the next line is already too long
+                self.number += 1
+                raise self.too_long()
+        if carry:
+            yield from self._bounded(carry)
+
+    def _bounded(self, block: bytes) -> Iterator[bytes]:
+        lines = block.split(b"\n")
+        if max(map(len, lines)) <= self.limit:
+            yield block
+            return
+        first = next(i for i, line in enumerate(lines) if len(line) > self.limit)
+        if first:
+            yield b"\n".join(lines[:first]) + b"\n"
+        self.number += 1
+        raise self.too_long()
 
     def _either(self, line: bytes) -> str:
         if line.isascii():
