@@ -35,7 +35,7 @@ _EXACT_SETUP = (
 _EXACT = (
     "SELECT b.k, ST_Distance(c.geom::geography,"
     " ST_SetSRID(ST_MakePoint(b.lon, b.lat), 4326)::geography)"
-    " FROM _band b JOIN camera_published c ON c.id = b.camera_id"
+    " FROM _band b JOIN {table} c ON c.id = b.camera_id"
 )
 
 
@@ -73,9 +73,10 @@ def _boxes(lon: np.ndarray, lat: np.ndarray, reach_m: float) -> tuple[np.ndarray
 
 
 def counts_within(conn: psycopg.Connection, cams: dict[str, np.ndarray], lon: np.ndarray,
-                  lat: np.ndarray, radii: list[int]) -> np.ndarray:
+                  lat: np.ndarray, radii: list[int], table: str = "camera_published") -> np.ndarray:
     """Devices (sum of `count`) of the cameras within each radius (geodesic, <=) of each centre:
-    an int64 array of shape (len(lon), len(radii))."""
+    an int64 array of shape (len(lon), len(radii)). The cameras' `id`s are rows of `table` (an
+    incremental build passes the published rows it changed, counts negative for those gone)."""
     out = np.zeros((len(lon), len(radii)), dtype=np.int64)
     if len(cams["id"]) == 0 or len(lon) == 0:
         return out
@@ -94,7 +95,8 @@ def counts_within(conn: psycopg.Connection, cams: dict[str, np.ndarray], lon: np
         for r in radii:
             near |= np.abs(d - r) <= SPHERE_BAND * r
         if near.any():
-            d[near] = _exact(conn, cams["id"][cam[near]], lon[cell[near]], lat[cell[near]])
+            d[near] = _exact(conn, cams["id"][cam[near]], lon[cell[near]], lat[cell[near]],
+                             table)
         weight = cams["count"][cam].astype(np.float64)
         for k, r in enumerate(radii):
             inside = d <= r
@@ -104,7 +106,7 @@ def counts_within(conn: psycopg.Connection, cams: dict[str, np.ndarray], lon: np
 
 
 def _exact(conn: psycopg.Connection, camera_ids: np.ndarray, lon: np.ndarray,
-           lat: np.ndarray) -> np.ndarray:
+           lat: np.ndarray, table: str = "camera_published") -> np.ndarray:
     """Ellipsoidal metres from each camera to its point, computed by PostGIS in one statement."""
     conn.execute("TRUNCATE _band")
     write_arrays(conn, "_band", [
@@ -112,7 +114,7 @@ def _exact(conn: psycopg.Connection, camera_ids: np.ndarray, lon: np.ndarray,
         ("camera_id", "bigint", camera_ids), ("lon", "double precision", lon),
         ("lat", "double precision", lat),
     ])
-    got = read_arrays(conn, _EXACT, None, [("k", "bigint"), ("d", "double precision")])
+    got = read_arrays(conn, _EXACT.format(table=table), None, [("k", "bigint"), ("d", "double precision")])
     d = np.empty(len(camera_ids), dtype=np.float64)
     d[got["k"]] = got["d"]
     if len(got["k"]) != len(camera_ids):
