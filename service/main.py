@@ -58,6 +58,8 @@ def create_app(database_url: str | None = None) -> FastAPI:
         owner_url = await run_in_threadpool(db.owner_url, settings, database_url)
         url = await run_in_threadpool(roles.prepare_api, owner_url, settings)
         app.state.pool = await open_pool(settings, url)
+        # Tiles and /coverage: their constant statements planned once per connection.
+        app.state.plan_pool = await open_pool(settings, url, generic_plans=True)
         app.state.reports = None
         if report_settings().reports_enabled:
             # The reports' own roles: the API role stays read-only (camdensity/roles.py).
@@ -71,6 +73,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
                 yield
         finally:
             await app.state.pool.close()
+            await app.state.plan_pool.close()
             if app.state.reports is not None:
                 await app.state.reports.close()
 

@@ -108,7 +108,7 @@ class CachedTiles:
             return None
         try:
             status, headers, body = await tile_answer(
-                source, scope["app"].state.pool, snapshot.snapshot, z, x, y, NO_FILTERS,
+                source, scope["app"].state.plan_pool, snapshot.snapshot, z, x, y, NO_FILTERS,
                 etag_seen, takes_gzip=True)
         except Exception:  # noqa: BLE001 - the route answers it (503, with its handlers)
             return None

@@ -26,6 +26,11 @@ ORDERS: dict[str, str] = {
     "name": "s.name ASC NULLS LAST, s.id",
     "distance": "distance_m ASC, s.id",
 }
+# sites.sql's {near}: the radius around the point when one is given (the /sites filter), or
+# always (/coverage, whose statement is planned once per connection: `p.g IS NULL OR ...` in a
+# generic plan would read every site instead of the index's few).
+NEAR_OPTIONAL = "(p.g IS NULL OR ST_DWithin(s.geom::geography, p.g, %(radius)s::float8))"
+NEAR_REQUIRED = "ST_DWithin(s.geom::geography, p.g, %(radius)s::float8)"
 SiteOrder = Literal["exposure", "-exposure", "name"]
 
 NO_FILTER: dict[str, Any] = {
@@ -95,7 +100,8 @@ def site_json(row: dict[str, Any]) -> dict[str, Any]:
 def sites_query(order: str, **filters: Any) -> tuple[pgsql.Composed, dict[str, Any]]:
     """sites.sql in `order` (a key of ORDERS) and its parameters with the given filters (see the
     query for their meaning; the rest unset)."""
-    query = pgsql.SQL(sql.query("sites")).format(order=pgsql.SQL(ORDERS[order]))  # type: ignore[arg-type]
+    query = pgsql.SQL(sql.query("sites")).format(order=pgsql.SQL(ORDERS[order]),  # type: ignore[arg-type]
+                                                 near=pgsql.SQL(NEAR_OPTIONAL))  # type: ignore[arg-type]
     return query, {**NO_FILTER, "low_m": ingest_settings().low_precision_m, **filters}
 
 
