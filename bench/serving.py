@@ -260,7 +260,7 @@ def coverage_sql_script(points: list[tuple[float, float]]) -> str:
     """pgbench: one of the sampled points at random, then coverage.sql for a 200 m radius."""
     from camdensity.service.routes import coverage
 
-    text = coverage.coverage_statement().as_string(None)
+    text = coverage.coverage_statement()
     text = "\n".join(line.split("--")[0] for line in text.splitlines())
     for name, value in coverage_sql_values().items():
         text = text.replace(f"%({name})s", value)
