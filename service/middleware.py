@@ -98,7 +98,7 @@ class CachedTiles:
                 etag_seen = value.decode("latin-1")
         if accept is None or b"gzip" not in accept:
             return None
-        snapshot = source.snapshots.fresh()
+        snapshot = source.snapshots.fresh(scope["app"].state.pool)
         if snapshot is None:
             return None
         z, x, y = int(match[1]), int(match[2]), int(match[3])
