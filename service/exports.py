@@ -326,7 +326,7 @@ def _decode(rows: np.ndarray) -> pa.RecordBatch:
         elif wire.endswith("f8"):
             columns[name] = _float_array(values.astype(np.float64))
         else:
-            columns[name] = pa.array(values.astype(QUERY_SCHEMA.field(name).type.to_pandas_dtype()))
+            columns[name] = _arrow(values.astype(values.dtype.newbyteorder("=")))
     distances = structured_to_unstructured(rows[list(DISTANCES)], dtype=np.float32)
     rounded = _round_numeric(distances.T, 1)
     columns.update((name, _float_array(rounded[i])) for i, name in enumerate(DISTANCES))
@@ -339,7 +339,26 @@ def _decode(rows: np.ndarray) -> pa.RecordBatch:
 
 def _float_array(values: np.ndarray) -> pa.Array:
     """Float64 values as Arrow, NaN as null (NaN stands for SQL NULL on the wire)."""
-    return pa.array(values, mask=np.isnan(values))
+    return _arrow(values, np.isnan(values))
+
+
+_ARROW_TYPES = {np.dtype(np.int16): pa.int16(), np.dtype(np.int64): pa.int64(),
+                np.dtype(np.float64): pa.float64()}
+
+
+def _arrow(values: np.ndarray, nulls: np.ndarray | None = None) -> pa.Array:
+    """Native numpy values as an Arrow array (nulls where `nulls`), from their buffers: not
+    pa.array(), whose first call in a process imports pandas (~2 s of a CLI export)."""
+    validity, null_count = None, 0
+    if nulls is not None and nulls.any():
+        validity = pa.py_buffer(np.packbits(~nulls, bitorder="little"))
+        null_count = int(nulls.sum())
+    if values.dtype == np.bool_:
+        kind, data = pa.bool_(), pa.py_buffer(np.packbits(values, bitorder="little"))
+    else:
+        values = np.ascontiguousarray(values)
+        kind, data = _ARROW_TYPES[values.dtype], pa.py_buffer(values)
+    return pa.Array.from_buffers(kind, len(values), [validity, data], null_count=null_count)
 
 
 _HEX_DIGITS = np.frombuffer(b"0123456789abcdef", np.uint8)
