@@ -219,15 +219,19 @@ def export_ours(url: str, out: Path) -> float:
 def export_sql_only(url: str) -> float:
     """Seconds of the export's SQL alone: the binary COPY of every resolution, read and dropped
     (the floor under our export; the reason given when it misses its target)."""
-    from camdensity.service.exports import ExportRequest, _copy_statement
+    from camdensity.service import exports
 
     started = time.perf_counter()
     with psycopg.connect(url, autocommit=True) as conn:
         for r in RESOLUTIONS:
-            statement, params = _copy_statement(ExportRequest(resolution=r))
-            with conn.cursor() as cur, cur.copy(statement, params) as copy:
-                for _ in copy:
-                    pass
+            request = exports.ExportRequest(resolution=r)
+            statement, params = exports._copy_statement(request)
+            with exports.snapshot_transaction(conn):  # the export's own settings
+                for setting in exports._scan_settings(request):
+                    conn.execute(setting)
+                with conn.cursor() as cur, cur.copy(statement, params) as copy:
+                    for _ in copy:
+                        pass
     return time.perf_counter() - started
 
 
