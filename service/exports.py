@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import io
 import math
 import queue
@@ -797,17 +799,32 @@ async def aiter_export(
         statement, params = _copy_statement(request)
         for setting in _scan_settings(request):
             await conn.execute(setting)
+        # Splitting and encoding is CPU work (numpy, Arrow, zstd): a worker thread does it for
+        # one block while the next is read, so the server keeps producing rows (never two
+        # blocks at once: the coder is stateful).
+        loop = asyncio.get_running_loop()
+        encoding: asyncio.Future[list[bytes]] | None = None
+        block = bytearray()
         async with conn.cursor() as cur, cur.copy(statement, params) as copy:
-            block = bytearray()
-            async for data in copy:
-                block += data
-                if len(block) >= COPY_READ_BYTES:
-                    # Splitting and encoding is CPU work (numpy, Arrow, zstd): off the event loop.
-                    for chunk in await anyio.to_thread.run_sync(coder.feed, block):
+            try:
+                async for data in copy:
+                    block += data
+                    if len(block) >= COPY_READ_BYTES:
+                        if encoding is not None:
+                            for chunk in await encoding:
+                                yield chunk
+                        encoding = loop.run_in_executor(None, coder.feed, block)
+                        block = bytearray()
+                if encoding is not None:
+                    chunks, encoding = await encoding, None
+                    for chunk in chunks:
                         yield chunk
-                    block = bytearray()
-            for chunk in await anyio.to_thread.run_sync(coder.feed, block):
-                yield chunk
+            finally:
+                if encoding is not None:  # stopped early: the thread is done with it first
+                    with contextlib.suppress(Exception):
+                        await encoding
+        for chunk in await anyio.to_thread.run_sync(coder.feed, block):
+            yield chunk
         for chunk in await anyio.to_thread.run_sync(coder.close):
             yield chunk
 

@@ -635,3 +635,21 @@ def test_export_query_errors_reach_the_caller(store: str,
         plan = exports.plan_export(conn, exports.ExportRequest(resolution=9))
         with pytest.raises(psycopg.errors.DivisionByZero):
             list(exports.iter_export(conn, plan, exports.ExportFormat.csv))
+
+
+def test_api_export_read_in_many_blocks_equals_the_cli_export(
+    client: TestClient, store: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The API decodes one block in a thread while reading the next: with many small blocks
+    its file holds exactly the rows of the CLI's (read ahead by a thread of its own)."""
+    monkeypatch.setattr(exports, "COPY_READ_BYTES", 2000)
+    monkeypatch.setattr(exports, "BATCH_ROWS", 30)
+    resp = client.get("/export/hexagons.parquet", params={"resolution": 9})
+    assert resp.status_code == 200, resp.text
+    api = tmp_path / "api.parquet"
+    api.write_bytes(resp.content)
+    cli = tmp_path / "cli.parquet"
+    run_cli("export", "hexagons", "-o", str(cli), "--resolution", "9")
+    got, want = pq.read_table(api), pq.read_table(cli)
+    assert got.num_rows == len(_cells(9)) and got.equals(want)
+    assert pq.ParquetFile(api).metadata.num_row_groups == -(-len(_cells(9)) // 30)
