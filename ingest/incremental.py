@@ -52,7 +52,7 @@ from camdensity.ingest import baseline
 from camdensity.ingest.fuse import TYPE_FAMILY, FuseResult
 from camdensity.ingest.pgcopy import read_arrays, write_arrays
 from camdensity.settings import SITE_CATEGORIES, MethodSettings
-from camdensity.sql import query
+from camdensity.sql import query, statements
 
 # Above this share of the reports to fuse again, the full build is about as fast and simpler.
 MAX_SHARE = 0.2
@@ -82,12 +82,9 @@ class Plan:
 
 
 def _run(conn: psycopg.Connection, name: str, params: dict[str, Any] | None = None) -> None:
-    """The statements of sql/queries/<name>.sql one by one (a statement with parameters must be
-    sent alone)."""
-    for statement in query(name).split(";\n"):
-        if statement.strip() and not all(line.startswith("--") or not line.strip()
-                                         for line in statement.splitlines()):
-            conn.execute(statement, params if "%(" in statement else None)
+    """The statements of sql/queries/<name>.sql one by one, with `params` where they take any."""
+    for statement in statements(name):
+        conn.execute(statement, params if "%(" in statement else None)
 
 
 def inputs(conn: psycopg.Connection) -> dict[str, Any]:
@@ -443,12 +440,23 @@ def _sites(conn: psycopg.Connection, settings: MethodSettings) -> None:
 def percentile_city(conn: psycopg.Connection, settings: MethodSettings, radii: list[int]) -> None:
     """build_site_percentile_city.sql over the sites whose figure can have moved: those measured
     again, and those with a baseline cell within `city_radius_m` that a change reached (its
-    count moved, or it entered or left the baseline: within two rings of a changed row's cell)."""
+    count moved, or it entered or left the baseline: within two rings of a changed row's cell).
+    Sites in reach are found on the sphere with a margin (taking a few more is harmless)."""
     edge_m = h3int.average_hexagon_edge_length(settings.baseline_resolution, "m")
-    reach = settings.city_radius_m + max(radii) * (1 + 2 * baseline.SPHERE_BAND) + 10 * edge_m
+    reach = settings.city_radius_m + max(radii) + 10 * edge_m
+    sites = read_arrays(conn, "SELECT id, ST_X(centroid), ST_Y(centroid) FROM site", None,
+                        [("id", "bigint"), *_LONLAT])
+    pub = read_arrays(conn, "SELECT ST_X(geom), ST_Y(geom) FROM _incr_pub", None, _LONLAT)
+    near = np.zeros(len(sites["id"]), dtype=bool)
+    for start in range(0, len(pub["lon"]), 1000):
+        lon, lat = pub["lon"][start:start + 1000], pub["lat"][start:start + 1000]
+        d = baseline.sphere_m(sites["lon"][:, None], sites["lat"][:, None], lon[None, :],
+                              lat[None, :])
+        near |= (d <= reach * (1 + baseline.SPHERE_BAND)).any(axis=1)
+    conn.execute("CREATE TEMP TABLE _incr_city (id bigint) ON COMMIT DROP")
+    write_arrays(conn, "_incr_city", [("id", "bigint", sites["id"][near])])
     _shadow(conn, "site", "SELECT * FROM public.site WHERE id IN (SELECT id FROM _incr_site)"
-            " OR id IN (SELECT s.id FROM public.site s JOIN _incr_pub p"
-            f" ON ST_DWithin(p.geom::geography, s.centroid::geography, {float(reach)}))")
+            " OR id IN (SELECT id FROM _incr_city)")
     conn.execute(query("build_site_percentile_city"), {"city_m": settings.city_radius_m})
     _unshadow(conn, "site")
 
@@ -477,7 +485,7 @@ def record_evidence(conn: psycopg.Connection, build_id: int, method: MethodSetti
     _unshadow(conn, "site")
     say("recording the history")
     conn.execute(query("evidence_history"), {"build_id": build_id})
-    conn.execute(query("evidence_history_hexagons"), {"build_id": build_id})
+    _run(conn, "build_incr_history", {"build_id": build_id})
     _shadow(conn, "hexagon", "SELECT h.* FROM public.hexagon h JOIN _incr_cells c"
             " USING (resolution, h3)")
     conn.execute(query("evidence_history_shapes"))
