@@ -322,11 +322,13 @@ def _held(conn: psycopg.Connection, cells: np.ndarray, resolution: int) -> np.nd
     and their neighbours: ingest/build.py _stage_baseline)."""
     _stage_boxes(conn, "_incr_bcell", cells)
     found = [
-        read_arrays(conn, f"SELECT ST_X(p.g), ST_Y(p.g) FROM (SELECT DISTINCT {col} AS g"
-                    f" FROM _incr_bcell b JOIN {table} x ON x.{col} && b.box) p", None, _LONLAT)
-        for table, col in (("camera_published", "geom"), ("site", "centroid"),
-                           ("address", "geom"))
+        read_arrays(conn, f"SELECT ST_X(p.g), ST_Y(p.g) FROM (SELECT DISTINCT x.geom AS g"
+                    f" FROM _incr_bcell b JOIN {table} x ON x.geom && b.box) p", None, _LONLAT)
+        for table in ("camera_published", "address")
     ]
+    # Sites are few, and their centroids have no index: all of them.
+    found.append(read_arrays(conn, "SELECT ST_X(centroid), ST_Y(centroid) FROM site", None,
+                             _LONLAT))
     held = np.unique(np.concatenate([_cells(p["lon"], p["lat"], resolution) for p in found]))
     return np.isin(cells, held)
 
