@@ -24,6 +24,7 @@ CREATE UNIQUE INDEX hexagon_history_span_open_idx ON hexagon_history_span (resol
     WHERE last_build IS NULL;
 CREATE INDEX hexagon_history_span_cell_idx ON hexagon_history_span (resolution, h3);
 CREATE INDEX hexagon_history_span_first_idx ON hexagon_history_span (resolution, first_build);
+CREATE INDEX hexagon_history_span_last_idx ON hexagon_history_span (last_build);
 CREATE VIEW hexagon_history AS
 SELECT b.id AS build_id, s.resolution, s.h3, s.cameras
 FROM build b
