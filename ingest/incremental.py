@@ -133,7 +133,13 @@ def apply(conn: psycopg.Connection, settings: MethodSettings, todo: Plan, radii:
         conn, "SELECT id::bigint, coalesce(h3, -1), ST_X(geom), ST_Y(geom) FROM _incr_pub",
         None, [("id", "bigint"), ("snapped", "bigint"), *_LONLAT])
     say("updating the hexagons the changes fall in")
+    # The cells touched are a few thousand rows looked up by key in tables of millions: the
+    # planner, guessing, would rather hash whole tables.
+    conn.execute("SET LOCAL enable_hashjoin = off")
+    conn.execute("SET LOCAL enable_mergejoin = off")
     _hexagons(conn, settings, pub)
+    conn.execute("SET LOCAL enable_hashjoin = on")
+    conn.execute("SET LOCAL enable_mergejoin = on")
     say("updating the baseline cells in reach")
     cells = _baseline(conn, settings, pub, radii)
     say("measuring the sites in reach")
@@ -400,8 +406,13 @@ def _baseline_moved(conn: psycopg.Connection, pub: dict[str, np.ndarray], radii:
             ("radius_m", "integer", np.full(int(moved.sum()), radius)),
             ("cameras", "bigint", counts[moved, k])])
     conn.execute("ANALYZE _incr_bdelta")
+    # A few thousand rows by key: the planner would rather hash the whole baseline.
+    conn.execute("SET LOCAL enable_hashjoin = off")
+    conn.execute("SET LOCAL enable_mergejoin = off")
     conn.execute("UPDATE baseline b SET cameras = b.cameras + d.cameras FROM _incr_bdelta d"
                  " WHERE b.h3 = d.h3 AND b.radius_m = d.radius_m")
+    conn.execute("SET LOCAL enable_hashjoin = on")
+    conn.execute("SET LOCAL enable_mergejoin = on")
 
 
 def _baseline_added(conn: psycopg.Connection, cells: np.ndarray, radii: list[int]) -> None:
