@@ -487,7 +487,7 @@ def percentile_city(conn: psycopg.Connection, settings: MethodSettings, radii: l
 
 def record_evidence(conn: psycopg.Connection, build_id: int, method: MethodSettings,
                     say: Say) -> list[str]:
-    """evidence/record.py's steps over the changed cameras and sites only (history whole)."""
+    """evidence/record.py's steps over the changed cameras, sites and cells only."""
     from camdensity.evidence.record import prune, record_shapes
     from camdensity.settings import evidence_settings
 
