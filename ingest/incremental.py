@@ -105,7 +105,8 @@ def plan(conn: psycopg.Connection, params: dict[str, Any], now: dict[str, Any]) 
     if row is None or row[1] is None or row[0] != params:
         return None
     before = row[1]
-    if before.get("rest") != now["rest"] or before.get("cameras") != cameras_now(conn):
+    if (before.get("rest") != now["rest"] or before.get("addresses") != now["addresses"]
+            or before.get("cameras") != cameras_now(conn)):
         return None
     old, new = before["sources"], now["sources"]
     changed = sorted(int(k) for k in set(old) | set(new) if old.get(k) != new.get(k))
@@ -133,15 +134,15 @@ def apply(conn: psycopg.Connection, settings: MethodSettings, todo: Plan, radii:
         conn, "SELECT id::bigint, coalesce(h3, -1), ST_X(geom), ST_Y(geom) FROM _incr_pub",
         None, [("id", "bigint"), ("snapped", "bigint"), *_LONLAT])
     say("updating the hexagons the changes fall in")
-    # The cells touched are a few thousand rows looked up by key in tables of millions: the
-    # planner, guessing, would rather hash whole tables.
+    # The cells and baseline rows touched are a few thousand rows looked up by key in tables of
+    # millions: the planner, guessing, would rather hash whole tables.
     conn.execute("SET LOCAL enable_hashjoin = off")
     conn.execute("SET LOCAL enable_mergejoin = off")
     _hexagons(conn, settings, pub)
-    conn.execute("SET LOCAL enable_hashjoin = on")
-    conn.execute("SET LOCAL enable_mergejoin = on")
     say("updating the baseline cells in reach")
     cells = _baseline(conn, settings, pub, radii)
+    conn.execute("SET LOCAL enable_hashjoin = on")
+    conn.execute("SET LOCAL enable_mergejoin = on")
     say("measuring the sites in reach")
     _sites(conn, settings)
     cameras, devices = cameras_now(conn)
@@ -331,20 +332,34 @@ def _hexagons(conn: psycopg.Connection, settings: MethodSettings, pub: dict[str,
 # --- baseline -----------------------------------------------------------------------------------
 
 
-def _held(conn: psycopg.Connection, cells: np.ndarray, resolution: int) -> np.ndarray:
-    """Which of `cells` hold a published camera, a site or an address (baseline cells are these
-    and their neighbours: ingest/build.py _stage_baseline)."""
-    _stage_boxes(conn, "_incr_bcell", cells)
-    found = [
-        read_arrays(conn, f"SELECT ST_X(p.g), ST_Y(p.g) FROM (SELECT DISTINCT x.geom AS g"
-                    f" FROM _incr_bcell b JOIN {table} x ON x.geom && b.box) p", None, _LONLAT)
-        for table in ("camera_published", "address")
-    ]
-    # Sites are few, and their centroids have no index: all of them.
-    found.append(read_arrays(conn, "SELECT ST_X(centroid), ST_Y(centroid) FROM site", None,
-                             _LONLAT))
-    held = np.unique(np.concatenate([_cells(p["lon"], p["lat"], resolution) for p in found]))
-    return np.isin(cells, held)
+def _held(conn: psycopg.Connection, cells: np.ndarray, settings: MethodSettings) -> np.ndarray:
+    """Which of `cells` (the rings around the changed rows' cells) hold a published camera, a
+    site or an address (baseline cells are these and their neighbours: ingest/build.py
+    _stage_baseline)."""
+    resolution = settings.baseline_resolution
+    found = [read_arrays(conn, "SELECT ST_X(centroid), ST_Y(centroid) FROM site", None, _LONLAT)]
+    held = [_cells(found[0]["lon"], found[0]["lat"], resolution)]  # sites are few: all of them
+    boxed = ["address"] if conn.execute("SELECT EXISTS (SELECT 1 FROM address)").fetchone()[0] \
+        else []
+    if resolution in settings.resolutions and resolution >= settings.private_resolution:
+        # At this resolution a published row counts in its point's cell: the breakdown (updated
+        # already) holds exactly the cells with one.
+        conn.execute("DROP TABLE IF EXISTS _incr_ring2")
+        conn.execute("CREATE TEMP TABLE _incr_ring2 (h3 bigint) ON COMMIT DROP")
+        write_arrays(conn, "_incr_ring2", [("h3", "bigint", cells)])
+        held.append(read_arrays(conn, "SELECT DISTINCT r.h3 FROM _incr_ring2 r"
+                                " JOIN hexagon_breakdown b ON b.resolution = %s AND b.h3 = r.h3",
+                                (resolution,), [("h3", "bigint")])["h3"])
+    else:
+        boxed.append("camera_published")
+    if boxed:
+        _stage_boxes(conn, "_incr_bcell", cells)
+        for table in boxed:
+            points = read_arrays(conn, "SELECT ST_X(p.g), ST_Y(p.g) FROM (SELECT DISTINCT x.geom"
+                                 f" AS g FROM _incr_bcell b JOIN {table} x ON x.geom && b.box) p",
+                                 None, _LONLAT)
+            held.append(_cells(points["lon"], points["lat"], resolution))
+    return np.isin(cells, np.unique(np.concatenate(held)))
 
 
 def _baseline(conn: psycopg.Connection, settings: MethodSettings, pub: dict[str, np.ndarray],
@@ -359,7 +374,7 @@ def _baseline(conn: psycopg.Connection, settings: MethodSettings, pub: dict[str,
                                      ).view(np.int64))
         ring2 = np.unique(np.asarray(h3ronpy.grid_disk(_as_h3(changed), 2, flatten=True)
                                      ).view(np.int64))
-        held = set(ring2[_held(conn, ring2, resolution)].tolist())
+        held = set(ring2[_held(conn, ring2, settings)].tolist())
         member = np.array([any(c in held for c in h3int.grid_disk(cell, 1))
                            for cell in ring1.tolist()], dtype=bool)
         conn.execute("DROP TABLE IF EXISTS _incr_ring")
