@@ -415,10 +415,13 @@ def build(
         help="H3 resolutions to build, comma-separated (default: 6,7,8,9,10,11,12).")] = None,
     force: Annotated[bool, typer.Option(
         "--force", help="Build even when nothing changed since the newest build.")] = False,
+    full: Annotated[bool, typer.Option(
+        "--full", help="Recompute everything, even when only some camera sources changed.")] = False,
 ) -> None:
     """Fuse cameras, build hexagons, baseline and site exposure: a new data version.
 
     Nothing changed since the newest build (same sources, same parameters): says so and keeps it.
+    When only some camera sources changed, only what their cameras reach is recomputed.
     """
     from camdensity.ingest.build import BuildError, up_to_date
     from camdensity.ingest.build import build as run_build
@@ -441,7 +444,7 @@ def build(
             return
     try:
         with db.connect(url) as conn, console.status("building") as status:
-            result = run_build(conn, settings, step=lambda s: status.update(s))
+            result = run_build(conn, settings, step=lambda s: status.update(s), full=full)
     except BuildError as exc:
         fail(str(exc))
     cells = ", ".join(f"r{r}: {n:,}" for r, n in result.cells.items())

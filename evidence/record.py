@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from camdensity.ingest.pgcopy import read_arrays, write_arrays
 from camdensity.settings import EvidenceSettings, MethodSettings, evidence_settings
-from camdensity.sql import query
+from camdensity.sql import query, statements
 
 _CLEAR = ("DELETE FROM camera_view", "DELETE FROM site_facing", "DELETE FROM camera_fov")
 
@@ -34,7 +34,8 @@ def record(conn: psycopg.Connection, build_id: int, method: MethodSettings,
     conn.execute(query("evidence_camera_fov"), {"radius_m": settings.fov_draw_radius_m})
     say("recording the history")
     conn.execute(query("evidence_history"), {"build_id": build_id})
-    conn.execute(query("evidence_history_hexagons"), {"build_id": build_id})
+    for statement in statements("evidence_history_hexagons"):
+        conn.execute(statement, {"build_id": build_id})
     record_shapes(conn, build_id)
     return prune(conn, settings.history_keep_builds)
 

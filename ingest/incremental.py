@@ -53,7 +53,7 @@ from camdensity.ingest.cells import Cells, cell_distances, centres
 from camdensity.ingest.fuse import TYPE_FAMILY, FuseResult
 from camdensity.ingest.pgcopy import read_arrays, write_arrays
 from camdensity.settings import SITE_CATEGORIES, MethodSettings
-from camdensity.sql import query
+from camdensity.sql import query, statements
 
 # Above this share of the reports to fuse again, the full build is about as fast and simpler.
 MAX_SHARE = 0.2
@@ -83,12 +83,9 @@ class Plan:
 
 
 def _run(conn: psycopg.Connection, name: str, params: dict[str, Any] | None = None) -> None:
-    """The statements of sql/queries/<name>.sql one by one (a statement with parameters must be
-    sent alone)."""
-    for statement in query(name).split(";\n"):
-        if statement.strip() and not all(line.startswith("--") or not line.strip()
-                                         for line in statement.splitlines()):
-            conn.execute(statement, params if "%(" in statement else None)
+    """The statements of sql/queries/<name>.sql one by one, with `params` where they take any."""
+    for statement in statements(name):
+        conn.execute(statement, params if "%(" in statement else None)
 
 
 def inputs(conn: psycopg.Connection) -> dict[str, Any]:
@@ -108,7 +105,8 @@ def plan(conn: psycopg.Connection, params: dict[str, Any], now: dict[str, Any]) 
     if row is None or row[1] is None or row[0] != params:
         return None
     before = row[1]
-    if before.get("rest") != now["rest"] or before.get("cameras") != cameras_now(conn):
+    if (before.get("rest") != now["rest"] or before.get("addresses") != now["addresses"]
+            or before.get("cameras") != cameras_now(conn)):
         return None
     old, new = before["sources"], now["sources"]
     changed = sorted(int(k) for k in set(old) | set(new) if old.get(k) != new.get(k))
@@ -136,9 +134,15 @@ def apply(conn: psycopg.Connection, settings: MethodSettings, todo: Plan, radii:
         conn, "SELECT id::bigint, coalesce(h3, -1), ST_X(geom), ST_Y(geom) FROM _incr_pub",
         None, [("id", "bigint"), ("snapped", "bigint"), *_LONLAT])
     say("updating the hexagons the changes fall in")
+    # The cells and baseline rows touched are a few thousand rows looked up by key in tables of
+    # millions: the planner, guessing, would rather hash whole tables.
+    conn.execute("SET LOCAL enable_hashjoin = off")
+    conn.execute("SET LOCAL enable_mergejoin = off")
     _hexagons(conn, settings, pub)
     say("updating the baseline cells in reach")
     cells = _baseline(conn, settings, pub, radii)
+    conn.execute("SET LOCAL enable_hashjoin = on")
+    conn.execute("SET LOCAL enable_mergejoin = on")
     say("measuring the sites in reach")
     _sites(conn, settings)
     cameras, devices = cameras_now(conn)
@@ -328,18 +332,34 @@ def _hexagons(conn: psycopg.Connection, settings: MethodSettings, pub: dict[str,
 # --- baseline -----------------------------------------------------------------------------------
 
 
-def _held(conn: psycopg.Connection, cells: np.ndarray, resolution: int) -> np.ndarray:
-    """Which of `cells` hold a published camera, a site or an address (baseline cells are these
-    and their neighbours: ingest/build.py _stage_baseline)."""
-    _stage_boxes(conn, "_incr_bcell", cells)
-    found = [
-        read_arrays(conn, f"SELECT ST_X(p.g), ST_Y(p.g) FROM (SELECT DISTINCT {col} AS g"
-                    f" FROM _incr_bcell b JOIN {table} x ON x.{col} && b.box) p", None, _LONLAT)
-        for table, col in (("camera_published", "geom"), ("site", "centroid"),
-                           ("address", "geom"))
-    ]
-    held = np.unique(np.concatenate([_cells(p["lon"], p["lat"], resolution) for p in found]))
-    return np.isin(cells, held)
+def _held(conn: psycopg.Connection, cells: np.ndarray, settings: MethodSettings) -> np.ndarray:
+    """Which of `cells` (the rings around the changed rows' cells) hold a published camera, a
+    site or an address (baseline cells are these and their neighbours: ingest/build.py
+    _stage_baseline)."""
+    resolution = settings.baseline_resolution
+    found = [read_arrays(conn, "SELECT ST_X(centroid), ST_Y(centroid) FROM site", None, _LONLAT)]
+    held = [_cells(found[0]["lon"], found[0]["lat"], resolution)]  # sites are few: all of them
+    boxed = ["address"] if conn.execute("SELECT EXISTS (SELECT 1 FROM address)").fetchone()[0] \
+        else []
+    if resolution in settings.resolutions and resolution >= settings.private_resolution:
+        # At this resolution a published row counts in its point's cell: the breakdown (updated
+        # already) holds exactly the cells with one.
+        conn.execute("DROP TABLE IF EXISTS _incr_ring2")
+        conn.execute("CREATE TEMP TABLE _incr_ring2 (h3 bigint) ON COMMIT DROP")
+        write_arrays(conn, "_incr_ring2", [("h3", "bigint", cells)])
+        held.append(read_arrays(conn, "SELECT DISTINCT r.h3 FROM _incr_ring2 r"
+                                " JOIN hexagon_breakdown b ON b.resolution = %s AND b.h3 = r.h3",
+                                (resolution,), [("h3", "bigint")])["h3"])
+    else:
+        boxed.append("camera_published")
+    if boxed:
+        _stage_boxes(conn, "_incr_bcell", cells)
+        for table in boxed:
+            points = read_arrays(conn, "SELECT ST_X(p.g), ST_Y(p.g) FROM (SELECT DISTINCT x.geom"
+                                 f" AS g FROM _incr_bcell b JOIN {table} x ON x.geom && b.box) p",
+                                 None, _LONLAT)
+            held.append(_cells(points["lon"], points["lat"], resolution))
+    return np.isin(cells, np.unique(np.concatenate(held)))
 
 
 def _baseline(conn: psycopg.Connection, settings: MethodSettings, pub: dict[str, np.ndarray],
@@ -354,7 +374,7 @@ def _baseline(conn: psycopg.Connection, settings: MethodSettings, pub: dict[str,
                                      ).view(np.int64))
         ring2 = np.unique(np.asarray(h3ronpy.grid_disk(_as_h3(changed), 2, flatten=True)
                                      ).view(np.int64))
-        held = set(ring2[_held(conn, ring2, resolution)].tolist())
+        held = set(ring2[_held(conn, ring2, settings)].tolist())
         member = np.array([any(c in held for c in h3int.grid_disk(cell, 1))
                            for cell in ring1.tolist()], dtype=bool)
         conn.execute("DROP TABLE IF EXISTS _incr_ring")
@@ -401,8 +421,13 @@ def _baseline_moved(conn: psycopg.Connection, pub: dict[str, np.ndarray], radii:
             ("radius_m", "integer", np.full(int(moved.sum()), radius)),
             ("cameras", "bigint", counts[moved, k])])
     conn.execute("ANALYZE _incr_bdelta")
+    # A few thousand rows by key: the planner would rather hash the whole baseline.
+    conn.execute("SET LOCAL enable_hashjoin = off")
+    conn.execute("SET LOCAL enable_mergejoin = off")
     conn.execute("UPDATE baseline b SET cameras = b.cameras + d.cameras FROM _incr_bdelta d"
                  " WHERE b.h3 = d.h3 AND b.radius_m = d.radius_m")
+    conn.execute("SET LOCAL enable_hashjoin = on")
+    conn.execute("SET LOCAL enable_mergejoin = on")
 
 
 def _baseline_added(conn: psycopg.Connection, cells: np.ndarray, radii: list[int]) -> None:
@@ -451,12 +476,23 @@ def _sites(conn: psycopg.Connection, settings: MethodSettings) -> None:
 def percentile_city(conn: psycopg.Connection, settings: MethodSettings, radii: list[int]) -> None:
     """build_site_percentile_city.sql over the sites whose figure can have moved: those measured
     again, and those with a baseline cell within `city_radius_m` that a change reached (its
-    count moved, or it entered or left the baseline: within two rings of a changed row's cell)."""
+    count moved, or it entered or left the baseline: within two rings of a changed row's cell).
+    Sites in reach are found on the sphere with a margin (taking a few more is harmless)."""
     edge_m = h3int.average_hexagon_edge_length(settings.baseline_resolution, "m")
-    reach = settings.city_radius_m + max(radii) * (1 + 2 * baseline.SPHERE_BAND) + 10 * edge_m
+    reach = settings.city_radius_m + max(radii) + 10 * edge_m
+    sites = read_arrays(conn, "SELECT id, ST_X(centroid), ST_Y(centroid) FROM site", None,
+                        [("id", "bigint"), *_LONLAT])
+    pub = read_arrays(conn, "SELECT ST_X(geom), ST_Y(geom) FROM _incr_pub", None, _LONLAT)
+    near = np.zeros(len(sites["id"]), dtype=bool)
+    for start in range(0, len(pub["lon"]), 1000):
+        lon, lat = pub["lon"][start:start + 1000], pub["lat"][start:start + 1000]
+        d = baseline.sphere_m(sites["lon"][:, None], sites["lat"][:, None], lon[None, :],
+                              lat[None, :])
+        near |= (d <= reach * (1 + baseline.SPHERE_BAND)).any(axis=1)
+    conn.execute("CREATE TEMP TABLE _incr_city (id bigint) ON COMMIT DROP")
+    write_arrays(conn, "_incr_city", [("id", "bigint", sites["id"][near])])
     _shadow(conn, "site", "SELECT * FROM public.site WHERE id IN (SELECT id FROM _incr_site)"
-            " OR id IN (SELECT s.id FROM public.site s JOIN _incr_pub p"
-            f" ON ST_DWithin(p.geom::geography, s.centroid::geography, {float(reach)}))")
+            " OR id IN (SELECT id FROM _incr_city)")
     conn.execute(query("build_site_percentile_city"), {"city_m": settings.city_radius_m})
     _unshadow(conn, "site")
 
@@ -466,7 +502,7 @@ def percentile_city(conn: psycopg.Connection, settings: MethodSettings, radii: l
 
 def record_evidence(conn: psycopg.Connection, build_id: int, method: MethodSettings,
                     say: Say) -> list[str]:
-    """evidence/record.py's steps over the changed cameras and sites only (history whole)."""
+    """evidence/record.py's steps over the changed cameras, sites and cells only."""
     from camdensity.evidence.record import prune, record_shapes
     from camdensity.settings import evidence_settings
 
@@ -485,6 +521,6 @@ def record_evidence(conn: psycopg.Connection, build_id: int, method: MethodSetti
     _unshadow(conn, "site")
     say("recording the history")
     conn.execute(query("evidence_history"), {"build_id": build_id})
-    conn.execute(query("evidence_history_hexagons"), {"build_id": build_id})
+    _run(conn, "build_incr_history", {"build_id": build_id})
     record_shapes(conn, build_id)
     return prune(conn, settings.history_keep_builds)

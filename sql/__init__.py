@@ -12,6 +12,14 @@ def query(name: str) -> str:
     return files(__name__).joinpath("queries", f"{name}.sql").read_text(encoding="utf-8")
 
 
+def statements(name: str) -> list[str]:
+    """The statements of `sql/queries/<name>.sql`, one by one (a statement with parameters
+    must be sent alone)."""
+    return [part for part in query(name).split(";\n")
+            if any(line.strip() and not line.lstrip().startswith("--")
+                   for line in part.splitlines())]
+
+
 def migrations() -> list[tuple[int, str, str]]:
     """(version, name, text) of every migration, in order."""
     out = []

@@ -204,8 +204,14 @@ def test_large_or_unsafe_changes_build_in_full(db: psycopg.Connection,
     monkeypatch.setattr(incremental, "MAX_SHARE", 0.05)
     remove_a_middle_source(db, np.random.default_rng(0))  # half the reports fuse again
     assert not build(db).incremental
+    monkeypatch.setattr(incremental, "MAX_SHARE", 1.0)  # small changes, each unsafe otherwise
     add_site(db, "school", point_wkt(east(-700), north(700)), name="new")  # sites changed
     add_a_source(db, np.random.default_rng(1))
+    assert not build(db).incremental
+    add_a_source(db, np.random.default_rng(2))  # and addresses imported with it
+    db.execute("INSERT INTO address (source_id, street, housenumber, city, label, search, geom)"
+               " SELECT source_id, street, '2', city, label, search, ST_Translate(geom, 0.01, 0)"
+               " FROM address LIMIT 1")
     assert not build(db).incremental
     survey = source_id(db, "survey")  # a changed source that records surveyed locations
     db.execute("INSERT INTO camera_report (source_id, geom)"
