@@ -30,8 +30,9 @@ E2 = F * (2 - F)
 RHO_MIN_M = A_M * (1 - E2)
 # Pairs whose distance may lie this close to a radius get PostGIS's own distance.
 EXACT_BAND_M = 0.001
-# The grid's reach over the largest radius (its boxes only need to hold every candidate).
-REACH_MARGIN = 0.01
+# The grid's reach over the largest radius (its boxes only need to hold every candidate; an
+# incremental build widens its own reach by it too, ingest/incremental.py).
+SPHERE_BAND = 0.01
 # Metres per degree of latitude are at least this anywhere on WGS 84 (the meridian at the equator).
 MIN_M_PER_DEG_LAT = 110_574.0
 # Candidate (cell, camera) pairs per chunk: bounds the pair arrays held at once (~40 bytes each).
@@ -52,7 +53,7 @@ _EXACT_SETUP = (
 _EXACT = (
     "SELECT b.k, ST_Distance(c.geom::geography,"
     " ST_SetSRID(ST_MakePoint(b.lon, b.lat), 4326)::geography)"
-    " FROM _band b JOIN camera_published c ON c.id = b.camera_id"
+    " FROM _band b JOIN {table} c ON c.id = b.camera_id"
 )
 
 
@@ -120,9 +121,10 @@ def _expand(owner: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarr
 
 
 def counts_within(conn: psycopg.Connection, cams: dict[str, np.ndarray], lon: np.ndarray,
-                  lat: np.ndarray, radii: list[int]) -> np.ndarray:
+                  lat: np.ndarray, radii: list[int], table: str = "camera_published") -> np.ndarray:
     """Devices (sum of `count`) of the cameras within each radius (geodesic, <=) of each centre:
-    an int64 array of shape (len(lon), len(radii))."""
+    an int64 array of shape (len(lon), len(radii)). The cameras' `id`s are rows of `table` (an
+    incremental build passes the published rows it changed, counts negative for those gone)."""
     k = len(radii)
     out = np.zeros((len(lon), k), dtype=np.int64)
     if len(cams["id"]) == 0 or len(lon) == 0:
@@ -130,7 +132,7 @@ def counts_within(conn: psycopg.Connection, cams: dict[str, np.ndarray], lon: np
     radii_a = np.asarray(radii, dtype=np.float64)
     if np.any(np.diff(radii_a) <= 0):
         raise ValueError("radii must be increasing")
-    grid = _Grid(cams["lon"], cams["lat"], radii_a[-1] * (1 + REACH_MARGIN) / MIN_M_PER_DEG_LAT)
+    grid = _Grid(cams["lon"], cams["lat"], radii_a[-1] * (1 + SPHERE_BAND) / MIN_M_PER_DEG_LAT)
     order = grid.order
     cam_xyz = ecef(cams["lon"][order], cams["lat"][order])
     weight = cams["count"][order].astype(np.float64)
@@ -165,7 +167,7 @@ def counts_within(conn: psycopg.Connection, cams: dict[str, np.ndarray], lon: np
             for lo_k, hi_k in zip(inside, outside):
                 band |= (c2 > lo_k) & (c2 <= hi_k)
             if band.any():
-                d = _exact(conn, cam_id[cam[band]], lon[cell[band]], lat[cell[band]])
+                d = _exact(conn, cam_id[cam[band]], lon[cell[band]], lat[cell[band]], table)
                 level[band] = np.searchsorted(radii_a, d, side="left")
             # The chunk's cells are one run of the sorted owners: count into that slice only.
             c0, c1 = int(owner[first]), int(owner[start - 1]) + 1
@@ -176,7 +178,7 @@ def counts_within(conn: psycopg.Connection, cams: dict[str, np.ndarray], lon: np
 
 
 def _exact(conn: psycopg.Connection, camera_ids: np.ndarray, lon: np.ndarray,
-           lat: np.ndarray) -> np.ndarray:
+           lat: np.ndarray, table: str = "camera_published") -> np.ndarray:
     """Ellipsoidal metres from each camera to its point, computed by PostGIS in one statement."""
     conn.execute("TRUNCATE _band")
     write_arrays(conn, "_band", [
@@ -184,7 +186,8 @@ def _exact(conn: psycopg.Connection, camera_ids: np.ndarray, lon: np.ndarray,
         ("camera_id", "bigint", camera_ids), ("lon", "double precision", lon),
         ("lat", "double precision", lat),
     ])
-    got = read_arrays(conn, _EXACT, None, [("k", "bigint"), ("d", "double precision")])
+    got = read_arrays(conn, _EXACT.format(table=table), None,
+                      [("k", "bigint"), ("d", "double precision")])
     d = np.empty(len(camera_ids), dtype=np.float64)
     d[got["k"]] = got["d"]
     if len(got["k"]) != len(camera_ids):

@@ -37,7 +37,7 @@ import psycopg
 import pyarrow as pa
 
 from camdensity.evidence.record import record as record_evidence
-from camdensity.ingest import baseline, privacy
+from camdensity.ingest import baseline, incremental, privacy
 from camdensity.ingest.fuse import FUSE_LOCK, FuseResult, fuse
 from camdensity.ingest.pgcopy import read_arrays, write_arrays
 from camdensity.settings import SITE_CATEGORIES, MethodSettings, method_settings
@@ -92,11 +92,15 @@ class BuildResult:
     sites: int                 # sites with an exposure row
     seconds: float
     map_kept: bool = False     # only addresses changed: hexagons and site counts were kept
+    incremental: bool = False  # only what changed camera sources reach was recomputed
 
 
 def build(conn: psycopg.Connection, settings: MethodSettings | None = None,
-          step: Step | None = None) -> BuildResult:
-    """Rebuild cameras, hexagons, baseline and site exposure in one transaction; a new data version."""
+          step: Step | None = None, *, full: bool = False) -> BuildResult:
+    """Rebuild cameras, hexagons, baseline and site exposure in one transaction; a new data version.
+
+    Only what changed since the newest build is recomputed when that is little
+    (ingest/incremental.py); `full` recomputes everything whatever changed."""
     settings = settings or method_settings()
     _check(settings)
     say = step or (lambda _: None)
@@ -107,10 +111,17 @@ def build(conn: psycopg.Connection, settings: MethodSettings | None = None,
         # statement, spending more time than the statements take.
         conn.execute("SET LOCAL jit = off")
         build_id = conn.execute("SELECT nextval(pg_get_serial_sequence('build', 'id'))").fetchone()[0]
-        inputs = conn.execute(query("build_map_inputs")).fetchone()[0]
-        map_kept = _map_unchanged(conn, settings, inputs)
+        source_inputs = incremental.inputs(conn)
+        inputs = _map_inputs(source_inputs)
+        map_kept = not full and _map_unchanged(conn, settings, inputs)
+        params = json.loads(json.dumps(settings.model_dump(mode="json")))
+        todo = None if map_kept or full else incremental.plan(conn, params, source_inputs)
+        radii = sorted(set(settings.exposure_radii_m) | {CITY_PERCENTILE_RADIUS_M})
         conn.execute(query("build_setup"))
-        if map_kept:
+        if todo is not None:
+            say("only some camera sources changed: updating what they reach")
+            fusion, baseline_cells = incremental.apply(conn, settings, todo, radii, say)
+        elif map_kept:
             # Only addresses changed since the newest build: cameras, hexagons and site counts
             # stay as they are (not rewritten); the baseline, which addresses extend, is redone.
             say("cameras, sites and parameters unchanged: keeping the map")
@@ -122,10 +133,11 @@ def build(conn: psycopg.Connection, settings: MethodSettings | None = None,
             conn.execute(query("build_clear"))
             say("publishing cameras by the privacy rule")
             withheld_devices = privacy.publish(conn, settings)
-        cams = read_arrays(conn, _SELECT_CAMERAS, None,
-                           [("id", "bigint"), *_LONLAT, ("snapped", "bigint"),
-                            ("count", "integer")])
-        if not map_kept:
+        if todo is None:
+            cams = read_arrays(conn, _SELECT_CAMERAS, None,
+                               [("id", "bigint"), *_LONLAT, ("snapped", "bigint"),
+                                ("count", "integer")])
+        if not map_kept and todo is None:
             say("computing H3 cells")
             _stage_cells(conn, cams, settings.resolutions, settings.private_resolution)
             _stage_survey_cells(conn, settings.resolutions)
@@ -144,13 +156,13 @@ def build(conn: psycopg.Connection, settings: MethodSettings | None = None,
             conn.execute(query("build_hexagons"))
             conn.execute(query("build_hexagons_surveyed"))
 
-        say("computing the city baseline")
-        radii = sorted(set(settings.exposure_radii_m) | {CITY_PERCENTILE_RADIUS_M})
-        baseline_cells = _stage_baseline(conn, cams, settings.baseline_resolution, radii)
-        conn.execute(query("build_baseline"))
-        conn.execute("ANALYZE baseline")  # the city percentile joins it (as hexagon_breakdown)
+        if todo is None:
+            say("computing the city baseline")
+            baseline_cells = _stage_baseline(conn, cams, settings.baseline_resolution, radii)
+            conn.execute(query("build_baseline"))
+            conn.execute("ANALYZE baseline")  # the city percentile joins it (as hexagon_breakdown)
 
-        if not map_kept:
+        if not map_kept and todo is None:
             say("measuring site exposure")
             reach = max(max(settings.exposure_radii_m), 500,
                         settings.effective_buffer_m + settings.effective_disc_m)
@@ -166,7 +178,10 @@ def build(conn: psycopg.Connection, settings: MethodSettings | None = None,
             conn.execute(query("build_site_uncertain"))
             conn.execute(query("build_camera_uncertain"))
             conn.execute(query("build_site_percentile_category"))
-        conn.execute(query("build_site_percentile_city"), {"city_m": settings.city_radius_m})
+        if todo is not None:
+            incremental.percentile_city(conn, settings, radii)
+        else:
+            conn.execute(query("build_site_percentile_city"), {"city_m": settings.city_radius_m})
 
         say("recording the data version")
         sources = conn.execute(query("build_sources")).fetchone()[0]
@@ -174,7 +189,13 @@ def build(conn: psycopg.Connection, settings: MethodSettings | None = None,
         snapshot = _snapshot_id(build_id, sources, params)
         conn.execute(_INSERT_BUILD,
                      (build_id, snapshot, json.dumps(params), json.dumps(sources), inputs))
-        record_evidence(conn, build_id, settings, say=say)  # facing, view cones, history
+        source_inputs["cameras"] = incremental.cameras_now(conn)
+        conn.execute("UPDATE build SET source_inputs = %s WHERE id = %s",
+                     (json.dumps(source_inputs), build_id))
+        if todo is not None:  # facing and view cones of what changed, history
+            incremental.record_evidence(conn, build_id, settings, say)
+        else:
+            record_evidence(conn, build_id, settings, say=say)  # facing, view cones, history
         conn.execute("SELECT pg_notify(%s, %s)", (NOTIFY_CHANNEL, snapshot))
 
         cells = dict(conn.execute(
@@ -182,7 +203,7 @@ def build(conn: psycopg.Connection, settings: MethodSettings | None = None,
         ).fetchall())
         withheld = dict(conn.execute("SELECT resolution, cameras FROM hexagon_withheld").fetchall())
         sites = conn.execute("SELECT count(*)::integer FROM site_exposure").fetchone()[0]
-    return BuildResult(map_kept=map_kept,
+    return BuildResult(map_kept=map_kept, incremental=todo is not None,
         build_id=build_id, snapshot=snapshot, fusion=fusion,
         cells={r: cells.get(r, 0) for r in settings.resolutions},
         withheld={r: withheld.get(r, 0) for r in settings.resolutions},
@@ -190,9 +211,17 @@ def build(conn: psycopg.Connection, settings: MethodSettings | None = None,
     )
 
 
+def _map_inputs(source_inputs: dict[str, Any]) -> str:
+    """A fingerprint of everything the map is computed from: camera reports (not their camera
+    link, which the build writes), sites, survey points and the non-address sources (addresses
+    only extend the baseline), from build_incr_inputs.sql's per-source fingerprints."""
+    parts = {"sources": source_inputs["sources"], "rest": source_inputs["rest"]}
+    return hashlib.md5(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
 def _map_unchanged(conn: psycopg.Connection, settings: MethodSettings, inputs: str) -> bool:
     """True when the newest build was made with these parameters from the same camera reports,
-    sites, survey points and their sources (`inputs`, build_map_inputs.sql): its cameras,
+    sites, survey points and their sources (`inputs`, _map_inputs): its cameras,
     hexagons and site counts are what a new build would compute again."""
     row = conn.execute(_LATEST_BUILD).fetchone()
     # As stored: through JSON (a dict's integer keys come back as strings).

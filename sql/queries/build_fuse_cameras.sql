@@ -2,7 +2,8 @@
 -- camera_type: the most specific of its reports' types (ties: the earliest source's);
 -- operator_type: a known operator beats 'unknown'; conflicting ones resolve to private first,
 -- so the privacy rule errs towards hiding; count: the largest count any report gives;
--- geom: the mean of the report points; n_sources: independent sources, i.e. distinct files (the
+-- geom: the mean of the report points (summed in report id order: the same bits whatever the
+-- plan, which an incremental build, ingest/incremental.py, relies on); n_sources: independent sources, i.e. distinct files (the
 -- same file imported under two names is one witness, not two); confidence: 1 - 0.5^n_sources;
 -- uncertainty_m: the finest --precision among its reports' sources (NULL when any is exact).
 INSERT INTO _fuse_camera (id, camera_type, operator_type, count, n_reports, n_sources, confidence,
@@ -20,7 +21,7 @@ FROM (
            max(r.count) AS count,
            count(*) AS n_reports,
            count(DISTINCT s.file_sha256) AS n_sources,
-           ST_SetSRID(ST_MakePoint(avg(ST_X(r.geom)), avg(ST_Y(r.geom))), 4326) AS geom,
+           ST_SetSRID(ST_MakePoint(avg(ST_X(r.geom) ORDER BY r.id), avg(ST_Y(r.geom) ORDER BY r.id)), 4326) AS geom,
            CASE WHEN bool_and(s.precision_m IS NOT NULL) THEN min(s.precision_m) END
                AS uncertainty_m
     FROM _fuse_assign a

@@ -3,7 +3,7 @@
 -- Parameter: source_id.
 INSERT INTO _fuse_cam (cam, family, geog)
 SELECT a.cam, max(t.family),
-       ST_SetSRID(ST_MakePoint(avg(ST_X(r.geom)), avg(ST_Y(r.geom))), 4326)::geography
+       ST_SetSRID(ST_MakePoint(avg(ST_X(r.geom) ORDER BY r.id), avg(ST_Y(r.geom) ORDER BY r.id)), 4326)::geography
 FROM _fuse_assign a
 JOIN camera_report r ON r.id = a.report_id
 LEFT JOIN _fuse_type t ON t.camera_type = r.camera_type
