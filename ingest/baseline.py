@@ -35,8 +35,9 @@ EXACT_BAND_M = 0.001
 SPHERE_BAND = 0.01
 # Metres per degree of latitude are at least this anywhere on WGS 84 (the meridian at the equator).
 MIN_M_PER_DEG_LAT = 110_574.0
-# Candidate (cell, camera) pairs per chunk: bounds the pair arrays held at once (~40 bytes each).
-CHUNK_PAIRS = 4_000_000
+# Candidate (cell, camera) pairs per chunk: bounds the arrays held at once (~100 bytes a pair
+# with the gathered coordinates), whatever the number of cameras.
+CHUNK_PAIRS = 1_000_000
 # Cells whose candidate slices are found at once.
 CHUNK_CELLS = 500_000
 # A grid key is row * _ROW_STRIDE + (longitude + 180): rows never overlap (360 < 512).
