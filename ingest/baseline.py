@@ -38,8 +38,8 @@ MIN_M_PER_DEG_LAT = 110_574.0
 # Candidate (cell, camera) pairs per chunk: bounds the arrays held at once (~100 bytes a pair
 # with the gathered coordinates), whatever the number of cameras.
 CHUNK_PAIRS = 1_000_000
-# Cells whose candidate slices are found at once.
-CHUNK_CELLS = 500_000
+# Cells whose candidate slices are found at once (about 9 slices of 3 int64 each, with temporaries).
+CHUNK_CELLS = 100_000
 # A grid key is row * _ROW_STRIDE + (longitude + 180): rows never overlap (360 < 512).
 _ROW_STRIDE = 512.0
 # Widening of every longitude range, degrees: far above the keys' rounding (~1e-8 degrees), far
@@ -100,6 +100,7 @@ class _Grid:
         spans.append((minx + 360.0, np.full(len(lon), 180.0), minx < -180.0))
         spans.append((np.full(len(lon), -180.0), maxx - 360.0, maxx > 180.0))
         owners, los, his = [], [], []
+        spans = [span for span in spans if span[2].any()]
         for step in range(3):
             row = first + step
             in_rows = row <= last
