@@ -9,7 +9,8 @@ On a database holding a finished build (bench/run.py prepares it):
   worker count, serving per-resolution views of the same hexagons (schema `tipg_bench`,
   `hex_r6`..`hex_r12`: the tile's attributes and `geom_3857`); each tile URL asks the view of
   the resolution our zoom table draws at that zoom;
-- **floor**: `sql/queries/tile_mvt.sql` itself in pgbench (prepared, 8 clients), the tile picked
+- **floor**: `sql/queries/tile_mvt.sql` itself in pgbench (prepared and planned once per
+  connection, `plan_cache_mode=force_generic_plan`, as the server runs it; 8 clients), the tile picked
   at random from the same 200 (`\\gset` from a lookup table: one extra primary-key read);
 - **coverage**: `/coverage?lat=..&lon=..&radius=200` at 200 points near cameras, 16 connections,
   p50/p99; floor: `sql/queries/coverage.sql` in pgbench, 16 clients.
@@ -154,11 +155,13 @@ def _ms(text: str) -> float:
 
 
 def pgbench(url: str, script: Path, clients: int) -> float:
-    """Transactions/s of one pgbench run of `script` (prepared statements)."""
+    """Transactions/s of one pgbench run of `script` (prepared statements, each planned once per
+    connection, as the server's pool for tiles and /coverage runs them: service/database.py)."""
     out = subprocess.run(
         ["pgbench", "-n", "-M", "prepared", "-c", str(clients), "-j", "2", "-T", str(seconds()),
          "-f", str(script), url],
         check=True, capture_output=True, text=True,
+        env={**os.environ, "PGOPTIONS": "-c plan_cache_mode=force_generic_plan"},
     ).stdout
     return float(re.search(r"tps = ([\d.]+)", out).group(1))  # type: ignore[union-attr]
 
@@ -260,7 +263,7 @@ def coverage_sql_script(points: list[tuple[float, float]]) -> str:
     """pgbench: one of the sampled points at random, then coverage.sql for a 200 m radius."""
     from camdensity.service.routes import coverage
 
-    text = coverage.coverage_statement().as_string(None)
+    text = coverage.coverage_statement()
     text = "\n".join(line.split("--")[0] for line in text.splitlines())
     for name, value in coverage_sql_values().items():
         text = text.replace(f"%({name})s", value)

@@ -38,6 +38,7 @@ import pyarrow as pa
 
 from camdensity.evidence.record import record as record_evidence
 from camdensity.ingest import baseline, incremental, privacy
+from camdensity.ingest.cells import cell_distances, read_cameras, stage_cells
 from camdensity.ingest.fuse import FUSE_LOCK, FuseResult, fuse
 from camdensity.ingest.pgcopy import read_arrays, write_arrays
 from camdensity.settings import SITE_CATEGORIES, MethodSettings, method_settings
@@ -48,10 +49,6 @@ NOTIFY_CHANNEL = "camdensity_build"
 CITY_PERCENTILE_RADIUS_M = 200
 
 _LONLAT = [("lon", "double precision"), ("lat", "double precision")]
-# A private aggregate carries its cell (ingest/privacy.py); -1 for the others.
-_SELECT_CAMERAS = (
-    "SELECT id, ST_X(geom), ST_Y(geom), coalesce(h3, -1), count FROM camera_published ORDER BY id"
-)
 _SELECT_SITE_POINTS = "SELECT ST_X(centroid), ST_Y(centroid) FROM site"
 _SELECT_ADDRESS_POINTS = "SELECT ST_X(geom), ST_Y(geom) FROM address"
 # Surveyed locations: count-0 rows, and every report of a source that records them (a survey
@@ -134,24 +131,19 @@ def build(conn: psycopg.Connection, settings: MethodSettings | None = None,
             say("publishing cameras by the privacy rule")
             withheld_devices = privacy.publish(conn, settings)
         if todo is None:
-            cams = read_arrays(conn, _SELECT_CAMERAS, None,
-                               [("id", "bigint"), *_LONLAT, ("snapped", "bigint"),
-                                ("count", "integer")])
+            cams = read_cameras(conn)
         if not map_kept and todo is None:
             say("computing H3 cells")
-            _stage_cells(conn, cams, settings.resolutions, settings.private_resolution)
+            shown = stage_cells(conn, cams, settings.resolutions, settings.private_resolution)
             _stage_survey_cells(conn, settings.resolutions)
             say("aggregating hexagons")
-            conn.execute(query("build_breakdown"))
-            # Fresh rows of this transaction: without statistics the planner guesses the joins
-            # below badly (a nested loop over all cells took 10x longer).
+            # Fresh rows of this transaction: without statistics readers' plans would guess
+            # (the table's statistics are published with the commit).
             conn.execute("ANALYZE hexagon_breakdown")
             conn.execute(query("build_withheld_totals"),
                          {"resolutions": settings.resolutions, "withheld": withheld_devices})
             say("measuring distances to sites")
-            conn.execute(query("build_cell_distances"), {
-                "categories": list(SITE_CATEGORIES), "limit_m": settings.site_distance_limit_m,
-            })
+            cell_distances(conn, shown, list(SITE_CATEGORIES), settings.site_distance_limit_m)
             conn.execute(query("build_cell_nearest"))
             conn.execute(query("build_hexagons"))
             conn.execute(query("build_hexagons_surveyed"))
@@ -267,35 +259,9 @@ def _centres(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(batch.column("lng")), np.asarray(batch.column("lat"))
 
 
-def _stage_cells(conn: psycopg.Connection, cams: dict[str, np.ndarray],
-                 resolutions: list[int], private_resolution: int) -> None:
-    """COPY each published camera's cell per resolution, and each cell's area, centre and polygon.
-
-    A private aggregate sits on its cell's centre, which can lie exactly on the edge of a coarser
-    cell; there it counts in its cell's parent (by index, so no last bit of a float decides).
-    """
-    snapped = cams["snapped"] >= 0
-    for resolution in resolutions:
-        cells = _cells(cams["lon"], cams["lat"], resolution)
-        if resolution < private_resolution and snapped.any():
-            parents = h3ronpy.change_resolution(_as_h3(cams["snapped"][snapped]), resolution)
-            cells[snapped] = np.asarray(parents).view(np.int64)
-        res = np.full(len(cells), resolution, dtype=np.int16)
-        write_arrays(conn, "_cam_cell", [
-            ("camera_id", "bigint", cams["id"]), ("resolution", "smallint", res),
-            ("h3", "bigint", cells),
-        ])
-        unique = np.unique(cells)
-        if len(unique) == 0:
-            continue
-        write_arrays(conn, "_cell", _cell_columns(unique, resolution))
-    # Temp tables get no autovacuum statistics; the joins below need them.
-    conn.execute("ANALYZE _cam_cell")
-    conn.execute("ANALYZE _cell")
-
-
 def _cell_columns(unique: np.ndarray, resolution: int) -> list[tuple[str, str, Any]]:
-    """The _cell columns (resolution, h3, area, centre, polygon) of distinct cells."""
+    """The _cell columns (resolution, h3, area, centre, polygon) of distinct cells (the
+    incremental build stages the cells it rewrites with them)."""
     lon, lat = _centres(unique)
     return [
         ("resolution", "smallint", np.full(len(unique), resolution, dtype=np.int16)),
@@ -307,8 +273,8 @@ def _cell_columns(unique: np.ndarray, resolution: int) -> list[tuple[str, str, A
 
 
 def _stage_survey_cells(conn: psycopg.Connection, resolutions: list[int]) -> None:
-    """COPY the cells holding a surveyed location per resolution; add those without a camera
-    to _cell (so they get site distances and can become 0-camera hexagons)."""
+    """COPY the cells holding a surveyed location per resolution (build_hexagons_surveyed.sql
+    makes those without a camera hexagons of 0 cameras)."""
     conn.execute(query("build_survey_setup"))
     points = read_arrays(conn, _SELECT_SURVEYED, None, _LONLAT)
     for resolution in resolutions:
@@ -316,7 +282,6 @@ def _stage_survey_cells(conn: psycopg.Connection, resolutions: list[int]) -> Non
         if len(unique):
             write_arrays(conn, "_survey_cell", _cell_columns(unique, resolution))
     conn.execute("ANALYZE _survey_cell")
-    conn.execute(query("build_survey_cells"))
 
 
 def _stage_baseline(conn: psycopg.Connection, cams: dict[str, np.ndarray], resolution: int,

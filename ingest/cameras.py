@@ -11,18 +11,18 @@ only with `camdensity build`, which publishes a new data version at once.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ijson
 import psycopg
 
 from camdensity import sql
-from camdensity.ingest import jsonstream, osm_places
-from camdensity.ingest.csvfile import open_csv
+from camdensity.ingest import jsonstream
+from camdensity.ingest.csvfile import CsvTable, open_csv
 from camdensity.ingest.fuse import fuse
 from camdensity.ingest.pipeline import (
     POSITION_UNITS,
@@ -37,6 +37,8 @@ from camdensity.ingest.pipeline import (
     run_import,
 )
 from camdensity.ingest.places import (
+    LAT_NAMES,
+    LON_NAMES,
     PlaceImport,
     PlaceOptions,
     bbox_params,
@@ -49,6 +51,11 @@ from camdensity.ingest.places import (
 )
 from camdensity.ingest.values import parse_count, parse_point
 from camdensity.settings import CAMERA_TYPES
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from camdensity.ingest.pgcopy import Column
 
 CAMERA_FORMATS: tuple[str, ...] = ("auto", "osm", "json", "geojson", "csv")
 CAMERA_STAGE_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -137,21 +144,71 @@ def import_cameras(conn: psycopg.Connection, path: Path, *, source: str | None =
     outcome = PlaceImport(ImportResult(spec.name, spec.entity, unchanged=True))
 
     def load(ctx: ImportContext) -> int:
-        staged = ctx.copy_to_staging("camera_stage", CAMERA_STAGE_COLUMNS,
-                                     readers[fmt](ctx, options))
-        staged -= _reject_duplicates(ctx)
+        keys = _StageKeys()
+        if fmt == "csv":
+            staged = ctx.copy_columns_to_staging("camera_stage", CAMERA_STAGE_COLUMNS,
+                                                 _csv_columns(ctx, options, keys))
+        else:
+            staged = ctx.copy_to_staging("camera_stage", CAMERA_STAGE_COLUMNS,
+                                         keys.track(readers[fmt](ctx, options)))
+        if keys.repeated:  # else no row repeats another: the query would find nothing
+            staged -= _reject_duplicates(ctx)
         ctx.execute_count(_SOURCE_PRECISION, (options.precision, ctx.source_id))
         params = {"source_id": ctx.source_id, "default_type": default,
                   **bbox_params(options.bbox)}
+        ctx.execute_count("SET LOCAL jit = off")  # compiling costs more than the statements take
         accepted = ctx.execute_count(sql.query("ingest_cameras"), params)
         ctx.surveyed = ctx.execute_count(sql.query("ingest_survey_points"), params)
         outcome.skipped = staged - accepted - ctx.surveyed  # outside --bbox: left out on purpose
         _note_stacked(ctx)
-        ctx.fused = fuse(conn, apply=False).fused(spec.name)  # `build` publishes it
+        others = conn.execute(sql.query("ingest_other_camera_sources"),
+                              {"source_id": ctx.source_id}).fetchone()
+        if accepted and others is not None and others[0]:
+            ctx.fused = fuse(conn, apply=False).fused(spec.name)  # `build` publishes it
         return accepted
 
     outcome.result = run_import(conn, spec, load)
     return outcome
+
+
+class _StageKeys:
+    """Watches the staged rows for the keys ingest_camera_duplicates.sql compares (the id; without
+    one, the point and type), so that its window sorts run only when some key repeats.
+
+    It may see a repeat the query will not (a row rejected later, for a control character), never
+    the reverse: the query decides which rows are duplicates.
+    """
+
+    def __init__(self) -> None:
+        self.refs: set[str] = set()
+        self.points: set[tuple[float, float, str]] = set()
+        self.repeated = False
+
+    def add(self, refs: pa.Array, points: Iterable[tuple[float, float, str]]) -> None:
+        """Keys of a batch of rows: their ids (nulls: rows without one) and the points and types
+        of the rows without an id."""
+        named = refs.drop_null().to_pylist()
+        points = list(points)
+        before = len(self.refs) + len(self.points)
+        self.refs.update(named)
+        self.points.update(points)
+        if len(self.refs) + len(self.points) < before + len(named) + len(points):
+            self.repeated = True
+
+    def track(self, rows: Iterable[CameraRow]) -> Iterator[CameraRow]:
+        """`rows`, unchanged, their keys noted on the way to staging."""
+        for row in rows:
+            ref = row[1]
+            if ref is not None:
+                if ref in self.refs:
+                    self.repeated = True
+                self.refs.add(ref)
+            elif row[4] is None and row[7] >= 1:  # a point (no geometry), a report (count >= 1)
+                key = (row[2], row[3], row[5] or "")
+                if key in self.points:
+                    self.repeated = True
+                self.points.add(key)
+            yield row
 
 
 def _reject_duplicates(ctx: ImportContext) -> int:
@@ -189,6 +246,8 @@ def _note_stacked(ctx: ImportContext) -> None:
 
 def _osm_rows(ctx: ImportContext, options: CameraOptions) -> Iterator[CameraRow]:
     """`man_made=surveillance` nodes, ways (and areas) of an OSM file with all their tags."""
+    from camdensity.ingest import osm_places  # osmium and shapely: only for OSM files
+
     def wanted(tags: dict[str, str]) -> bool:
         return "surveillance" in {v.strip() for v in tags.get("man_made", "").split(";")}
 
@@ -345,3 +404,92 @@ def _csv_rows(ctx: ImportContext, options: CameraOptions) -> Iterator[CameraRow]
             attrs = {h: v for h, v in zip(table.header, fields) if v.strip()}
             yield (line, csv_field(fields, ref), lon, lat, None, csv_field(fields, ctype),
                    csv_field(fields, operator), count, jsonb(attrs))
+
+
+def _csv_columns(ctx: ImportContext, options: CameraOptions,
+                 keys: _StageKeys) -> Iterator[list[Column]]:
+    """The rows of a CSV as batches of CAMERA_STAGE_COLUMNS, checked a column at a time.
+
+    The same rows and the same rejects as `_csv_rows`: a row whose coordinates (and count) are
+    plain numbers in range, in a batch without control characters, is accepted from its columns
+    (ingest/columns.py); every other row goes through `_csv_rows`'s checks one by one, in line
+    order. Accepted rows keep their line order.
+    """
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from camdensity.ingest import columns as col
+
+    limit = ctx.limits.ingest_max_count
+    with open_csv(ctx, options.encoding) as table:
+        ref = table.column(options.id, ID_NAMES, what="id", required=False)
+        ctype = table.column(options.type, TYPE_NAMES, what="type", required=False)
+        count_col = table.column(options.count, COUNT_NAMES, what="count", required=False)
+        operator = table.column(options.operator, OPERATOR_NAMES, what="operator", required=False)
+        lat = table.column(options.lat, LAT_NAMES, what="latitude")
+        lon = table.column(options.lon, LON_NAMES, what="longitude")
+        width = len(table.header)
+        for batch in table.batches:
+            records, n = batch.records, len(batch.records)
+            sure = np.zeros(n, dtype=bool)
+            lats, lons, counts = np.zeros(n), np.zeros(n), np.ones(n, dtype=np.int64)
+            full = np.flatnonzero(np.fromiter(map(len, records), np.int64, n) == width)
+            # The fields of the rows of the header's width, a column each (no other row is kept).
+            fields = [col.strings(c) for c in zip(*_pick(records, full))]
+            if batch.clean and len(full):
+                lat_ok, lats[full] = col.coordinates(fields[lat], 90.0)
+                lon_ok, lons[full] = col.coordinates(fields[lon], 180.0)
+                ok = lat_ok & lon_ok
+                if count_col is not None:
+                    count_ok, counts[full] = col.counts(fields[count_col], limit)
+                    ok &= count_ok
+                sure[full[ok]] = True
+            for i in np.flatnonzero(~sure):  # the rest, one by one, as _csv_rows checks them
+                start, row = batch.starts[i], records[i]
+                if not table.keep(start, row, batch.clean):
+                    continue
+                raw = CsvTable.raw(row, table.delimiter)
+                if len(row) != width:
+                    ctx.reject(start, f"{len(row)} fields where the header has {width}", raw)
+                    continue
+                point = parse_point(row[lat], row[lon])
+                if isinstance(point, str):
+                    ctx.reject(start, point, raw)
+                    continue
+                if count_col is not None:
+                    count = parse_count(row[count_col])
+                    if isinstance(count, str):
+                        ctx.reject(start, count, raw)
+                        continue
+                    counts[i] = count
+                lats[i], lons[i] = point
+                sure[i] = True
+            kept = np.flatnonzero(sure)
+            if not len(kept):
+                continue
+            if len(kept) < len(full):
+                at = pa.array(np.searchsorted(full, kept))
+                fields = [c.take(at) for c in fields]
+            attrs, plain = col.json_objects(table.header, fields)
+            if not plain.all():  # fields JSON must escape: those rows' objects from orjson
+                escaped = np.flatnonzero(~plain)
+                attrs = pc.replace_with_mask(attrs, pa.array(~plain), pa.array(
+                    [jsonb({h: v for h, v in zip(table.header, records[kept[j]]) if v.strip()})
+                     for j in escaped], pa.string()))
+
+            none = pa.nulls(len(kept), pa.string())
+            refs, types, operators = (none if i is None else col.stripped_or_null(fields[i])
+                                      for i in (ref, ctype, operator))
+            lons_kept, lats_kept, counts_kept = lons[kept], lats[kept], counts[kept]
+            unnamed = np.flatnonzero(refs.is_null().to_numpy(zero_copy_only=False)
+                                     & (counts_kept >= 1))
+            keys.add(refs, zip(lons_kept[unnamed].tolist(), lats_kept[unnamed].tolist(),
+                               [t or "" for t in types.take(pa.array(unnamed)).to_pylist()]))
+            yield [np.asarray(batch.starts)[kept], refs, lons_kept, lats_kept,
+                   none, types, operators, counts_kept, attrs]
+
+
+def _pick(records: list[list[str]], index: Any) -> list[list[str]]:
+    """The records at `index` (ascending numpy indices); all of them without copying."""
+    return records if len(index) == len(records) else [records[i] for i in index.tolist()]

@@ -19,20 +19,22 @@ import codecs
 import csv
 import io
 import itertools
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from camdensity.ingest.errors import IngestError
-from camdensity.ingest.values import control_char, visible
+from camdensity.ingest.values import CONTROL, control_char, visible
 from camdensity.settings import ingest_settings
 
 if TYPE_CHECKING:
     from camdensity.ingest.pipeline import ImportContext
 
 SAMPLE_BYTES = 1 << 20
+# Bytes read at once: ASCII blocks of whole lines are decoded in one call.
+BLOCK_BYTES = 1 << 20
 SNIFF_CHARS = 64 * 1024
 # Mess ratio (charset-normalizer) below which a non-UTF-8 file is taken as Windows-1252/Latin-1:
 # the detector alone mistakes short Latin-1 text for Asian encodings.
@@ -49,6 +51,8 @@ MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"%PDF", "a PDF document"),
 )
 COLUMNS_SHOWN = 10
+# Records read and checked at once: bounds the memory a batch holds.
+BATCH_ROWS = 50_000
 
 
 def sniff_binary(path: Path, head: bytes) -> None:
@@ -119,6 +123,15 @@ def _has_utf8_lines(head: bytes) -> bool:
 
 
 @dataclass
+class CsvBatch:
+    """Consecutive records of a file as read, before any check."""
+
+    starts: list[int]  # the first line of each record
+    records: list[list[str]]
+    clean: bool  # no record holds a control character
+
+
+@dataclass
 class CsvTable:
     """An open CSV file: its header, how it was read, and its data rows with line numbers."""
 
@@ -126,6 +139,11 @@ class CsvTable:
     encoding: str
     delimiter: str
     rows: Iterator[tuple[int, list[str]]]  # (first line of the record, fields); header = line 1
+    # The same records in batches, unchecked, for readers that check whole columns at once
+    # (read either `rows` or `batches`: they share one reader); `keep` checks one record as
+    # `rows` does, rejecting it when it must.
+    batches: Iterator[CsvBatch]
+    keep: Callable[[int, list[str], bool], bool]
 
     def column(self, given: str | None, candidates: Sequence[str] = (), *, what: str,
                required: bool = True) -> int | None:
@@ -174,22 +192,61 @@ class _Lines:
             yield from self._wide()
             return
         decode = codecs.getdecoder(self.codec)
-        while line := self.raw.readline(self.limit + 1):
-            self.number += 1
-            if len(line) > self.limit and not line.endswith(b"\n"):
-                raise self.too_long()
-            if self.number == 1 and line.startswith(codecs.BOM_UTF8):
-                line = line[len(codecs.BOM_UTF8):]
-            if self.per_line:
-                yield self._either(line)
+        for block in self._blocks():
+            if self.per_line and block.isascii():  # whole ASCII lines: decoded at once
+                *lines, tail = block.decode("ascii").split("\n")
+                for line in lines:
+                    self.number += 1
+                    yield line + "\n"
+                if tail:  # the last line, without a newline
+                    self.number += 1
+                    yield tail
                 continue
-            try:
-                yield decode(line)[0]
-            except UnicodeDecodeError as exc:
-                hint = ("give another --encoding (latin-1 reads any byte)" if self.forced
-                        else "give its --encoding")
-                raise IngestError(f"{self.name} line {self.number} is not {self.codec} text "
-                                  f"({exc.reason}); {hint}") from exc
+            *raw_lines, raw_tail = block.split(b"\n")
+            for n, line in enumerate(raw_lines if not raw_tail else [*raw_lines, raw_tail]):
+                self.number += 1
+                if n < len(raw_lines):
+                    line += b"\n"
+                if self.number == 1 and line.startswith(codecs.BOM_UTF8):
+                    line = line[len(codecs.BOM_UTF8):]
+                if self.per_line:
+                    yield self._either(line)
+                    continue
+                try:
+                    yield decode(line)[0]
+                except UnicodeDecodeError as exc:
+                    hint = ("give another --encoding (latin-1 reads any byte)" if self.forced
+                            else "give its --encoding")
+                    raise IngestError(f"{self.name} line {self.number} is not {self.codec} text "
+                                      f"({exc.reason}); {hint}") from exc
+
+    def _blocks(self) -> Iterator[bytes]:
+        """The file in blocks of whole lines (the file's last line may lack its newline), each
+        line at most `limit` bytes besides its newline; a longer one ends the file with its
+        number (the lines before it read first, as line by line)."""
+        carry = b""
+        while chunk := self.raw.read(BLOCK_BYTES):
+            data = carry + chunk if carry else chunk
+            cut = data.rfind(b"\n") + 1
+            if cut:
+                yield from self._bounded(data[:cut])
+            carry = data[cut:]
+            if len(carry) > self.limit:  # the next line is already too long
+                self.number += 1
+                raise self.too_long()
+        if carry:
+            yield from self._bounded(carry)
+
+    def _bounded(self, block: bytes) -> Iterator[bytes]:
+        lines = block.split(b"\n")
+        if max(map(len, lines)) <= self.limit:
+            yield block
+            return
+        first = next(i for i, line in enumerate(lines) if len(line) > self.limit)
+        if first:
+            yield b"\n".join(lines[:first]) + b"\n"
+        self.number += 1
+        raise self.too_long()
 
     def _either(self, line: bytes) -> str:
         if line.isascii():
@@ -290,27 +347,46 @@ def open_csv(ctx: ImportContext, encoding: str | None = None) -> Iterator[CsvTab
                               f"in column {bad[0]}: is it text?")
         names = [h.strip() for h in header]
 
-        def rows() -> Iterator[tuple[int, list[str]]]:
+        def batches() -> Iterator[CsvBatch]:
             end = reader.line_num
             while True:
+                records: list[list[str]] = []
+                ends: list[int] = []
                 try:
-                    fields = next(reader)
-                except StopIteration:
+                    for fields in itertools.islice(reader, BATCH_ROWS):
+                        records.append(fields)
+                        ends.append(reader.line_num)
+                except csv.Error as exc:
+                    raise fatal(exc) from exc
+                if not records:
                     if (note := lines.note()) is not None:
                         ctx.note(note)
                     return
-                except csv.Error as exc:
-                    raise fatal(exc) from exc
-                start, end = end + 1, reader.line_num
-                text = CsvTable.raw(fields, dialect.delimiter)
-                if (char := control_char(text)) is not None:
-                    column = next(i for i, f in enumerate(fields) if control_char(f))
-                    label = names[column] if column < len(names) else f"#{column + 1}"
-                    ctx.reject(start, f"control character {char} in column {label!r}", text)
-                elif fields and any(f.strip() for f in fields):
-                    yield start, fields
-                elif len(fields) > 1:  # ",,,": a row with no value, not a blank line
-                    ctx.reject(start, "empty row: no values", text)
+                starts = [end + 1, *(e + 1 for e in ends[:-1])]
+                end = ends[-1]
+                # One search over the batch's text instead of one per row: most batches hold none.
+                text = "\n".join(map(dialect.delimiter.join, records))
+                yield CsvBatch(starts, records, CONTROL.search(text) is None)
+
+        def keep(start: int, fields: list[str], clean: bool = False) -> bool:
+            """Whether a record is a data row: one with a control character (unless its batch is
+            `clean`) or without any value is rejected, a blank line skipped."""
+            if not clean and (char := control_char(text := CsvTable.raw(fields, dialect.delimiter))):
+                column = next(i for i, f in enumerate(fields) if control_char(f))
+                label = names[column] if column < len(names) else f"#{column + 1}"
+                ctx.reject(start, f"control character {char} in column {label!r}", text)
+                return False
+            if fields and any(f.strip() for f in fields):
+                return True
+            if len(fields) > 1:  # ",,,": a row with no value, not a blank line
+                ctx.reject(start, "empty row: no values", CsvTable.raw(fields, dialect.delimiter))
+            return False
+
+        def rows() -> Iterator[tuple[int, list[str]]]:
+            for batch in batches():
+                for start, fields in zip(batch.starts, batch.records):
+                    if keep(start, fields, batch.clean):
+                        yield start, fields
 
         encoding_used = named if lines.per_line is False else "utf-8/cp1252 by line"
-        yield CsvTable(names, encoding_used, dialect.delimiter, rows())
+        yield CsvTable(names, encoding_used, dialect.delimiter, rows(), batches(), keep)

@@ -49,6 +49,7 @@ import psycopg
 import pyarrow as pa
 
 from camdensity.ingest import baseline
+from camdensity.ingest.cells import Cells, cell_distances, centres
 from camdensity.ingest.fuse import TYPE_FAMILY, FuseResult
 from camdensity.ingest.pgcopy import read_arrays, write_arrays
 from camdensity.settings import SITE_CATEGORIES, MethodSettings
@@ -306,10 +307,17 @@ def _hexagons(conn: psycopg.Connection, settings: MethodSettings, pub: dict[str,
     conn.execute("ANALYZE _cell")
     _shadow(conn, "hexagon_breakdown",
             "SELECT b.* FROM public.hexagon_breakdown b JOIN _incr_cells c USING (resolution, h3)")
-    conn.execute(query("build_cell_distances"), {
-        "categories": list(SITE_CATEGORIES), "limit_m": settings.site_distance_limit_m})
+    # Distances of the cells that still hold a camera (as the full build: a cell that only
+    # was surveyed has none).
+    held = read_arrays(conn, "SELECT DISTINCT resolution, h3 FROM hexagon_breakdown", None,
+                       [("resolution", "smallint"), ("h3", "bigint")])
+    shown = []
+    for resolution in settings.resolutions:
+        h3s = np.unique(held["h3"][held["resolution"] == resolution])
+        shown.append(Cells(resolution, h3s, *centres(h3s)))
+    cell_distances(conn, shown, list(SITE_CATEGORIES), settings.site_distance_limit_m)
     conn.execute(query("build_cell_nearest"))
-    conn.execute(query("build_hexagons"))
+    conn.execute(query("build_hexagons_from_breakdown"))
     _unshadow(conn, "hexagon_breakdown")
     conn.execute(query("build_survey_setup"))
     conn.execute("INSERT INTO _survey_cell SELECT c.* FROM _cell c"
@@ -459,7 +467,7 @@ def percentile_city(conn: psycopg.Connection, settings: MethodSettings, radii: l
 def record_evidence(conn: psycopg.Connection, build_id: int, method: MethodSettings,
                     say: Say) -> list[str]:
     """evidence/record.py's steps over the changed cameras and sites only (history whole)."""
-    from camdensity.evidence.record import prune
+    from camdensity.evidence.record import prune, record_shapes
     from camdensity.settings import evidence_settings
 
     settings = evidence_settings()
@@ -478,8 +486,5 @@ def record_evidence(conn: psycopg.Connection, build_id: int, method: MethodSetti
     say("recording the history")
     conn.execute(query("evidence_history"), {"build_id": build_id})
     conn.execute(query("evidence_history_hexagons"), {"build_id": build_id})
-    _shadow(conn, "hexagon", "SELECT h.* FROM public.hexagon h JOIN _incr_cells c"
-            " USING (resolution, h3)")
-    conn.execute(query("evidence_history_shapes"))
-    _unshadow(conn, "hexagon")
+    record_shapes(conn, build_id)
     return prune(conn, settings.history_keep_builds)

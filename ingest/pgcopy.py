@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import struct
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 import psycopg
 import pyarrow as pa
+import pyarrow.compute as pc
 
 # PostgreSQL binary COPY framing: signature, flags, header-extension length; -1 field count ends it.
 _HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
@@ -48,7 +50,8 @@ def write_arrays(conn: psycopg.Connection, table: str, columns: Sequence[tuple[s
     """COPY columns of equal length into `table` (a name from code, not from input).
 
     `columns` are (name, PostgreSQL type, values): numpy arrays for the fixed-width types of
-    PG_DTYPES, pyarrow binary arrays for bytea. Returns the rows written.
+    PG_DTYPES, pyarrow binary or string arrays for bytea, text and jsonb (their nulls as NULL).
+    Returns the rows written.
     """
     n = len(columns[0][2])
     names = ", ".join(name for name, _, _ in columns)
@@ -61,16 +64,49 @@ def write_arrays(conn: psycopg.Connection, table: str, columns: Sequence[tuple[s
     return n
 
 
-def _binary_parts(values: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """Offsets (int64, n+1) and the value bytes of a pyarrow binary array."""
+@contextmanager
+def array_copy(conn: psycopg.Connection, table: str,
+               columns: Sequence[tuple[str, str]]) -> Iterator[Callable[[Sequence[Column]], None]]:
+    """A binary COPY into `table` (a name from code) written batch by batch: the function given
+    takes one batch, a column of values per (name, PostgreSQL type) of `columns` (as
+    `write_arrays` takes them), all of one length."""
+    names = ", ".join(name for name, _ in columns)
+    types = [t for _, t in columns]
+    with conn.cursor() as cur, cur.copy(f"COPY {table} ({names}) FROM STDIN (FORMAT BINARY)") as copy:
+        copy.write(_HEADER)
+
+        def write(values: Sequence[Column]) -> None:
+            if len(values[0]):
+                copy.write(_encode_rows(list(zip(types, values))))
+
+        yield write
+        copy.write(_TRAILER)
+
+
+_JSONB_VERSION = pa.scalar(b"\x01", pa.binary())  # jsonb's binary form: a version byte, the text
+
+
+def _binary_parts(values: pa.Array, pg_type: str = "bytea") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Offsets (int64, n+1), the value bytes and the validity (bool) of a binary or string array;
+    jsonb values get their version byte."""
     values = pa.array(values)
+    if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
+        values = values.cast(pa.large_binary())
+    if pa.types.is_null(values.type):
+        values = values.cast(pa.large_binary())
+    if pg_type == "jsonb":
+        values = pc.binary_join_element_wise(_JSONB_VERSION, values.cast(pa.binary()),
+                                             pa.scalar(b"", pa.binary()))
     if pa.types.is_binary(values.type):
         values = values.cast(pa.large_binary())
-    if values.null_count:
+    if values.null_count and pg_type == "bytea":
         raise ValueError("NULL in a bytea column")
-    _, offsets_buf, data_buf = values.buffers()
-    offsets = np.frombuffer(offsets_buf, dtype=np.int64)[values.offset:values.offset + len(values) + 1]
-    return offsets, np.frombuffer(data_buf, dtype=np.uint8) if data_buf else np.empty(0, np.uint8)
+    valid = (np.ones(len(values), dtype=bool) if not values.null_count
+             else np.asarray(values.is_valid()))
+    buffers = values.buffers()
+    offsets = np.frombuffer(buffers[1], dtype=np.int64)[values.offset:values.offset + len(values) + 1]
+    data = buffers[2]
+    return offsets, (np.frombuffer(data, dtype=np.uint8) if data else np.empty(0, np.uint8)), valid
 
 
 def _encode_rows(columns: Sequence[tuple[str, Column]]) -> bytes:
@@ -79,10 +115,10 @@ def _encode_rows(columns: Sequence[tuple[str, Column]]) -> bytes:
     parts: list[tuple[np.ndarray, np.ndarray | tuple[np.ndarray, np.ndarray]]] = []
     row_len = np.full(n, 2, dtype=np.int64)
     for pg_type, values in columns:
-        if pg_type == "bytea":
-            offsets, data = _binary_parts(values)
-            lengths = np.diff(offsets)
-            parts.append((lengths, (offsets, data)))
+        if pg_type in ("bytea", "text", "jsonb"):
+            offsets, data, valid = _binary_parts(values, pg_type)
+            lengths = np.diff(offsets)  # a NULL has no bytes: its length field says -1
+            parts.append((np.where(valid, lengths, -1), (offsets, data)))
         else:
             fixed = np.ascontiguousarray(np.asarray(values).astype(PG_DTYPES[pg_type]))
             lengths = np.full(n, fixed.dtype.itemsize, dtype=np.int64)
@@ -98,10 +134,11 @@ def _encode_rows(columns: Sequence[tuple[str, Column]]) -> bytes:
         pos[:] += width
 
     put(np.full(n, len(columns), dtype=">i2").view(np.uint8).reshape(n, 2))
-    for lengths, payload in parts:
-        put(lengths.astype(">i4").view(np.uint8).reshape(n, 4))
+    for field_len, payload in parts:
+        put(field_len.astype(">i4").view(np.uint8).reshape(n, 4))
         if isinstance(payload, tuple):
             offsets, data = payload
+            lengths = np.diff(offsets)
             # Byte j of row i goes to pos[i] + (j - offsets[i]).
             index = np.repeat(pos - offsets[:-1], lengths) + np.arange(offsets[0], offsets[-1])
             out[index] = data[offsets[0]:offsets[-1]]

@@ -35,7 +35,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, BinaryIO, Literal
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 
 import orjson
 import psycopg
@@ -57,6 +57,9 @@ from camdensity.ingest.errors import IngestError, first_line
 from camdensity.ingest.rejects import Reject, RejectSink
 from camdensity.ingest.values import control_char
 from camdensity.settings import ingest_settings
+
+if TYPE_CHECKING:
+    from camdensity.ingest.pgcopy import Column
 
 Entity = Literal["cameras", "sites", "addresses"]
 Kind = Literal["crowdsourced", "reported"]
@@ -282,6 +285,15 @@ class ImportContext:
             else:
                 yield row
 
+    def copy_columns_to_staging(self, table: str, columns: Sequence[tuple[str, str]],
+                                batches: Iterable[Sequence[Column]]) -> int:
+        """Stream batches of columns into a new TEMP table (dropped at commit); the row count.
+
+        Unlike `copy_to_staging`, values are not checked here: the reader checked them (a CSV
+        reader rejects every row with a control character in any field).
+        """
+        return copy_columns_to_staging(self.conn, table, columns, batches)
+
     def execute_count(self, query: str, params: dict[str, Any] | Sequence[Any] | None = None) -> int:
         """Run one constant statement (e.g. INSERT ... SELECT from staging); returns rows affected."""
         with self.conn.cursor() as cur:
@@ -289,9 +301,9 @@ class ImportContext:
             return cur.rowcount
 
 
-def copy_to_staging(conn: psycopg.Connection, table: str, columns: Sequence[tuple[str, str]],
-                    rows: Iterable[Sequence[Any]]) -> int:
-    """Create TEMP `table` (columns: (name, type) pairs from code, not input) and COPY `rows` in."""
+def _create_staging(conn: psycopg.Connection, table: str,
+                    columns: Sequence[tuple[str, str]]) -> pgsql.Identifier:
+    """Create TEMP `table` (columns: (name, type) pairs from code, not input)."""
     for _, typ in columns:
         if typ not in STAGING_TYPES:
             raise ValueError(f"staging type not allowed: {typ}")
@@ -299,9 +311,23 @@ def copy_to_staging(conn: psycopg.Connection, table: str, columns: Sequence[tupl
     coldefs = pgsql.SQL(", ").join(
         pgsql.SQL("{} {}").format(pgsql.Identifier(name), pgsql.SQL(typ)) for name, typ in columns
     )
-    names = pgsql.SQL(", ").join(pgsql.Identifier(name) for name, _ in columns)
     conn.execute(pgsql.SQL("DROP TABLE IF EXISTS {}").format(ident))
     conn.execute(pgsql.SQL("CREATE TEMP TABLE {} ({}) ON COMMIT DROP").format(ident, coldefs))
+    return ident
+
+
+def _analyze_staging(conn: psycopg.Connection, ident: pgsql.Identifier,
+                     columns: Sequence[tuple[str, str]]) -> None:
+    # The row count is what the plans from staging need (scans and hash joins): sampling only the
+    # first column gets it without reading and summarising every JSON and text value.
+    conn.execute(pgsql.SQL("ANALYZE {} ({})").format(ident, pgsql.Identifier(columns[0][0])))
+
+
+def copy_to_staging(conn: psycopg.Connection, table: str, columns: Sequence[tuple[str, str]],
+                    rows: Iterable[Sequence[Any]]) -> int:
+    """Create TEMP `table` (columns: (name, type) pairs from code, not input) and COPY `rows` in."""
+    ident = _create_staging(conn, table, columns)
+    names = pgsql.SQL(", ").join(pgsql.Identifier(name) for name, _ in columns)
     n = 0
     with conn.cursor() as cur, cur.copy(
         pgsql.SQL("COPY {} ({}) FROM STDIN").format(ident, names)
@@ -309,7 +335,24 @@ def copy_to_staging(conn: psycopg.Connection, table: str, columns: Sequence[tupl
         for row in rows:  # psycopg buffers and sends in chunks; the file is never held in memory
             copy.write_row(row)
             n += 1
-    conn.execute(pgsql.SQL("ANALYZE {}").format(ident))
+    _analyze_staging(conn, ident, columns)
+    return n
+
+
+def copy_columns_to_staging(conn: psycopg.Connection, table: str,
+                            columns: Sequence[tuple[str, str]],
+                            batches: Iterable[Sequence[Column]]) -> int:
+    """Create TEMP `table` like copy_to_staging and COPY `batches` of columns in (binary COPY:
+    numpy arrays for numbers, pyarrow string arrays for text and JSON text, nulls as NULL)."""
+    from camdensity.ingest.pgcopy import array_copy  # numpy and pyarrow: only when used
+
+    ident = _create_staging(conn, table, columns)
+    n = 0
+    with array_copy(conn, ident.as_string(conn), columns) as write:
+        for batch in batches:
+            write(batch)
+            n += len(batch[0])
+    _analyze_staging(conn, ident, columns)
     return n
 
 

@@ -12,9 +12,6 @@ from typing import Any
 
 import ijson
 import psycopg
-import shapely
-import shapely.errors
-import shapely.geometry
 
 from camdensity import sql
 from camdensity.ingest import jsonstream
@@ -174,6 +171,10 @@ def feature_id(feature: dict[str, Any], props: dict[str, Any], given: str | None
 
 def feature_geometry(feature: dict[str, Any]) -> tuple[str | None, str]:
     """(hex WKB, "") of a usable feature geometry (repaired if invalid), or (None, why not)."""
+    import shapely  # with GEOS and numpy: imported only for files with geometries
+    import shapely.errors
+    import shapely.geometry
+
     geometry = feature.get("geometry")
     if not geometry:
         return None, "feature has no geometry"

@@ -11,8 +11,17 @@ from psycopg_pool import AsyncConnectionPool
 from camdensity.settings import DatabaseSettings
 
 
-async def open_pool(settings: DatabaseSettings, url: str) -> AsyncConnectionPool:
+async def open_pool(settings: DatabaseSettings, url: str,
+                    generic_plans: bool = False) -> AsyncConnectionPool:
     """A read pool; statements are prepared on first reuse (Martin-style constant SQL).
+
+    `generic_plans`: each prepared statement is planned once per connection
+    (`plan_cache_mode=force_generic_plan`), for the hot constant statements (tiles, /coverage)
+    whose best plan does not depend on their parameters' values. PostgreSQL's own choice kept
+    planning them afresh at every request (a parameter-free plan looks dearer while it still
+    holds the branches a flag switches off), and planning a tile cost as much as drawing it.
+    Statements with optional filters (`%(x)s IS NULL OR ...`) need custom plans to use their
+    indexes: they run on the other pool.
 
     While PostgreSQL is down a request waits at most `pool_timeout_s` for a connection (then the
     app answers 503), and the pool gives up a reconnection attempt after about twice that, so
@@ -31,7 +40,8 @@ async def open_pool(settings: DatabaseSettings, url: str) -> AsyncConnectionPool
             "autocommit": True,
             "prepare_threshold": 1,
             "connect_timeout": settings.connect_timeout_s,
-            "options": f"-c statement_timeout={settings.statement_timeout_ms}",
+            "options": f"-c statement_timeout={settings.statement_timeout_ms}"
+                       + (" -c plan_cache_mode=force_generic_plan" if generic_plans else ""),
         },
         open=False,
     )

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import io
 import math
+import queue
+import threading
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import ROUND_HALF_UP, Context, Decimal
 from enum import Enum
 from typing import Any, Protocol
 
@@ -16,10 +21,10 @@ import numpy as np
 import orjson
 import psycopg
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import shapely
+from numpy.lib.recfunctions import structured_to_unstructured
 from psycopg import AsyncConnection, Connection
 
 from camdensity import __version__, sql
@@ -35,6 +40,17 @@ COPY_READ_BYTES = 4 << 20
 
 # Makes the plan and the rows one consistent state even while a build replaces the hexagons.
 BEGIN_SNAPSHOT = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"
+# The export's query is a plain scan in key order: JIT-compiling it costs more than it saves
+# (~0.1 s per resolution), and parallel workers would only sort what the key already orders
+# while taking the cores the exporter's own decoding runs on.
+EXPORT_SETTINGS = ("SET LOCAL jit = off", "SET LOCAL max_parallel_workers_per_gather = 0")
+# A whole resolution is read in primary-key order, (resolution, h3): the planner's estimate
+# prefers a bitmap scan and a sort, which takes the server twice as long. A box keeps the plan's
+# choice (its spatial index and a sort of the few rows inside).
+WHOLE_RESOLUTION_SETTINGS = ("SET LOCAL enable_sort = off",)
+# COPY blocks read ahead by a thread while earlier ones are decoded and encoded, so the server
+# keeps producing rows instead of waiting on a full socket.
+READ_AHEAD_BLOCKS = 4
 
 GEOPARQUET_VERSION = "1.1.0"
 # Text formats round coordinates to 7 decimals (about 1 cm; RFC 7946 section 11.2 advises
@@ -80,6 +96,9 @@ COLUMNS: tuple[tuple[str, pa.DataType, str], ...] = (
     ("centroid_lon", pa.float64(), "longitude of the cell's centroid (EPSG:4326)"),
 )
 COLUMN_NAMES: tuple[str, ...] = tuple(name for name, _, _ in COLUMNS)
+# Columns of few distinct values (counts, resolution, flags): GeoParquet dictionary-encodes these.
+DICTIONARY_COLUMNS: tuple[str, ...] = tuple(
+    name for name, typ, _ in COLUMNS if pa.types.is_integer(typ) or pa.types.is_boolean(typ))
 # What the query returns after the attribute columns: the cell's bounds, then its WKB polygon.
 BOUNDS = ("xmin", "ymin", "xmax", "ymax")
 QUERY_SCHEMA = pa.schema(
@@ -199,41 +218,44 @@ def _iso(value: datetime | None) -> str | None:
 # --- binary COPY rows into Arrow, vectorised (sql/queries/export_hexagons.sql) ----------
 
 _COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00" * 8
-# Wire types of the attribute and bound columns, in the query's order; the polygon follows.
-_COPY_TYPES: tuple[tuple[str, str], ...] = tuple(
-    (name, "S16" if name == "h3" else ">i2" if name == "resolution" else "?" if name == "surveyed"
-     else ">i8" if pa.types.is_int64(typ) else ">f8")
-    for name, typ in ((f.name, f.type) for f in QUERY_SCHEMA if f.name != "geometry")
+DISTANCES = tuple(f"d_{c}" for c in SITE_CATEGORIES)
+# What the query sends, in its order, as numpy wire types: the stored columns (distances as the
+# float4 they are stored as), then the polygon's WKB (variable length, last).
+WIRE: tuple[tuple[str, str], ...] = tuple(
+    (name, ">i8" if name == "h3" else ">i2" if name == "resolution" else "?" if name == "surveyed"
+     else ">f4" if name in DISTANCES else ">i8" if pa.types.is_int64(typ) else ">f8")
+    for name, typ, _ in COLUMNS if name not in ("centroid_lat", "centroid_lon")
 )
-_COPY_FIELDS = len(_COPY_TYPES) + 1
+_COPY_FIELDS = len(WIRE) + 1
 
 
 def _copy_dtype(polygon_bytes: int) -> np.dtype:
     """One COPY row whose polygon is `polygon_bytes` long: field count, (length, value) pairs."""
     fields: list[tuple[Any, ...]] = [("_n", ">i2")]
-    for i, (name, wire) in enumerate(_COPY_TYPES):
+    for i, (name, wire) in enumerate(WIRE):
         fields += [(f"_len{i}", ">i4"), (name, wire)]
     fields += [("_glen", ">i4"), ("geometry", "u1", (polygon_bytes,))]
     return np.dtype(fields)
 
 
 _FIXED_BYTES = _copy_dtype(0).itemsize  # a row up to its polygon's bytes
-_WIDTHS = [np.dtype(wire).itemsize for _, wire in _COPY_TYPES]
+_WIDTHS = [np.dtype(wire).itemsize for _, wire in WIRE]
 
 
 class CopyBatches:
     """Splits the binary COPY of export_hexagons.sql into Arrow batches of QUERY_SCHEMA.
 
     Rows are variable only in the polygon's length, and nearly every H3 cell is a hexagon of
-    one WKB length: each run of equally long rows is one zero-copy numpy view; a row of
-    another length (a pentagon, a cell cut by an icosahedron edge) starts the next run.
+    one WKB length: each run of equally long rows is one zero-copy numpy view, turned into
+    Arrow columns at once (`_decode`); a row of another length (a pentagon, a cell cut by an
+    icosahedron edge) starts the next run.
     """
 
     def __init__(self) -> None:
         self._buf = bytearray()
         self._started = False
         self._done = False
-        self._runs: list[np.ndarray] = []
+        self._runs: list[pa.RecordBatch] = []
 
     def feed(self, data: bytes | bytearray | memoryview) -> pa.RecordBatch | None:
         """Take the next COPY bytes; the rows completed so far as a batch (None: none yet)."""
@@ -273,44 +295,185 @@ class CopyBatches:
             odd = np.flatnonzero((rows["_glen"] != length) | (rows["_n"] != _COPY_FIELDS))
             if len(odd):
                 rows = rows[:odd[0]]  # the first row of another shape (or the trailer) ends it
+            if not len(rows):
+                raise ExportError("unexpected export data from the store (a malformed row)")
             self._check(rows)
-            self._runs.append(rows.copy())  # the buffer is about to be reused
+            self._runs.append(_decode(rows))  # copies: the buffer is about to be reused
             pos += len(rows) * dtype.itemsize
+            del rows
         return pos
 
     @staticmethod
     def _check(rows: np.ndarray) -> None:
-        for i, width in enumerate(_WIDTHS):
-            if not (rows[f"_len{i}"] == width).all():
-                raise ExportError("unexpected export data from the store (a NULL or a type)")
+        lengths = structured_to_unstructured(rows[[f"_len{i}" for i in range(len(WIRE))]])
+        if not (lengths == _WIDTHS).all():
+            raise ExportError("unexpected export data from the store (a NULL or a type)")
 
     def _batch(self) -> pa.RecordBatch | None:
         runs, self._runs = self._runs, []
-        if not runs or not sum(len(r) for r in runs):
+        if not runs:
             return None
-        arrays = []
-        for (name, _), field in zip(_COPY_TYPES, QUERY_SCHEMA):
-            values = np.concatenate([r[name] for r in runs])
-            if name == "h3":
-                arrays.append(pc.utf8_ltrim(pa.array(values.astype("U16")), "0"))
-            elif pa.types.is_floating(field.type):
-                values = values.astype(np.float64)
-                arrays.append(pa.array(values, mask=np.isnan(values)))
-            else:
-                arrays.append(pa.array(values.astype(field.type.to_pandas_dtype())))
-        arrays.append(_polygons(runs))
-        return pa.RecordBatch.from_arrays(arrays, schema=QUERY_SCHEMA)
+        return runs[0] if len(runs) == 1 else pa.concat_batches(runs)
 
 
-def _polygons(runs: list[np.ndarray]) -> pa.Array:
-    """The runs' polygons as one binary array (offsets from each run's fixed length)."""
-    lengths = np.concatenate([np.full(len(r), r.dtype["geometry"].shape[0], np.int64)
-                              for r in runs])
-    offsets = np.zeros(len(lengths) + 1, dtype=np.int32)
-    np.cumsum(lengths, out=offsets[1:])
-    data = b"".join(np.ascontiguousarray(r["geometry"]).tobytes() for r in runs)
-    return pa.Array.from_buffers(pa.binary(), len(lengths),
-                                 [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+def _decode(rows: np.ndarray) -> pa.RecordBatch:
+    """One run of COPY rows (polygons of one WKB length) as a batch of QUERY_SCHEMA."""
+    columns: dict[str, pa.Array] = {}
+    for name, wire in WIRE:
+        values = rows[name]
+        if name == "h3":
+            columns[name] = _hex(values)
+        elif name in DISTANCES:
+            continue
+        elif wire.endswith("f8"):
+            columns[name] = _float_array(values.astype(np.float64))
+        else:
+            columns[name] = _arrow(values.astype(values.dtype.newbyteorder("=")))
+    distances = structured_to_unstructured(rows[list(DISTANCES)], dtype=np.float32)
+    rounded = _round_numeric(distances.T, 1)
+    columns.update((name, _float_array(rounded[i])) for i, name in enumerate(DISTANCES))
+    derived = _polygon_columns(np.ascontiguousarray(rows["geometry"]))
+    columns.update((name, _float_array(values)) for name, values in derived.items()
+                   if name != "geometry")
+    columns["geometry"] = derived["geometry"]
+    return pa.RecordBatch.from_arrays([columns[f.name] for f in QUERY_SCHEMA], schema=QUERY_SCHEMA)
+
+
+def _float_array(values: np.ndarray) -> pa.Array:
+    """Float64 values as Arrow, NaN as null (NaN stands for SQL NULL on the wire)."""
+    return _arrow(values, np.isnan(values))
+
+
+_ARROW_TYPES = {np.dtype(np.int16): pa.int16(), np.dtype(np.int64): pa.int64(),
+                np.dtype(np.float64): pa.float64()}
+
+
+def _arrow(values: np.ndarray, nulls: np.ndarray | None = None) -> pa.Array:
+    """Native numpy values as an Arrow array (nulls where `nulls`), from their buffers: not
+    pa.array(), whose first call in a process imports pandas (~2 s of a CLI export)."""
+    validity, null_count = None, 0
+    if nulls is not None and nulls.any():
+        validity = pa.py_buffer(np.packbits(~nulls, bitorder="little"))
+        null_count = int(nulls.sum())
+    if values.dtype == np.bool_:
+        kind, data = pa.bool_(), pa.py_buffer(np.packbits(values, bitorder="little"))
+    else:
+        values = np.ascontiguousarray(values)
+        kind, data = _ARROW_TYPES[values.dtype], pa.py_buffer(values)
+    return pa.Array.from_buffers(kind, len(values), [validity, data], null_count=null_count)
+
+
+_HEX_DIGITS = np.frombuffer(b"0123456789abcdef", np.uint8)
+_NIBBLE_SHIFTS = np.arange(60, -4, -4, dtype=np.uint64)
+
+
+def _hex(values: np.ndarray) -> pa.Array:
+    """bigints as lowercase hex strings without leading zeros, what ltrim(lpad(to_hex(h3), 16,
+    '0'), '0') gives (every H3 cell index has one leading zero nibble: 15 digits)."""
+    bits = values.astype(np.int64).view(np.uint64)
+    digits = _HEX_DIGITS[((bits[:, None] >> _NIBBLE_SHIFTS) & np.uint64(15)).astype(np.intp)]
+    nonzero = digits != ord("0")
+    lead = np.where(nonzero.any(axis=1), nonzero.argmax(axis=1), 16)
+    if len(lead) and (lead == lead[0]).all():  # the usual case: one width, a contiguous slice
+        width = 16 - int(lead[0])
+        data = np.ascontiguousarray(digits[:, 16 - width:])
+        offsets = np.arange(len(values) + 1, dtype=np.int32) * width
+    else:
+        data = digits[np.arange(16) >= lead[:, None]]
+        offsets = np.zeros(len(values) + 1, dtype=np.int32)
+        np.cumsum(16 - lead, out=offsets[1:])
+    return pa.Array.from_buffers(pa.string(), len(values),
+                                 [None, pa.py_buffer(offsets), pa.py_buffer(data.tobytes())])
+
+
+_WIDE = Context(prec=60)
+
+
+def _round_numeric(values: np.ndarray, decimals: int) -> np.ndarray:
+    """round(v::numeric, decimals)::float8 of float4 `values`, exactly as PostgreSQL does it.
+
+    real -> numeric takes the value's 6 significant digits (`%.6g`, ties to even), round()
+    then rounds half away from zero, numeric -> float8 reads the decimal back (correctly
+    rounded). Between 1e-6 and 1e6 the float4 times a power of ten is exact in float64, so all
+    three steps are exact integer arithmetic here; the rare value outside goes through Decimal.
+    NaN stays NaN (NULL on the wire).
+    """
+    v = values.astype(np.float64).ravel()  # exact
+    out = np.full(v.shape, np.nan)
+    mag = np.abs(v)
+    fast = (mag >= 1e-6) & (mag < 1e6)
+    a = mag[fast]
+    # exponent k with 1e5 <= a * 10**k < 1e6: six significant digits left of the point
+    k = np.clip(5 - np.floor(np.log10(a)).astype(np.int64), 0, 12)
+    k = k - (a * 10.0**k >= 1e6) + (a * 10.0**k < 1e5)
+    digits6 = np.rint(a * 10.0**k).astype(np.int64)  # exact product; rint: ties to even
+    cut = 10 ** np.maximum(k - decimals, 0)           # units of the last kept decimal
+    kept = np.where(k >= decimals, (digits6 + cut // 2) // cut,  # half away from zero
+                    digits6 * 10 ** np.maximum(decimals - k, 0))
+    out[fast] = np.where(kept == 0, 0.0, np.copysign(kept / 10.0**decimals, v[fast]))
+    out[mag == 0] = 0.0
+    out[np.isinf(v)] = v[np.isinf(v)]
+    quantum = Decimal(1).scaleb(-decimals)
+    for i in np.flatnonzero(~fast & np.isfinite(v) & (mag != 0)):
+        d = Decimal(format(float(v[i]), ".6g")).quantize(quantum, ROUND_HALF_UP, _WIDE)
+        out[i] = float(d) if d else 0.0
+    return out.reshape(values.shape)
+
+
+def _polygon_columns(wkb: np.ndarray) -> dict[str, Any]:
+    """Centroid, bounds and the counter-clockwise WKB of a run of equally long polygons.
+
+    `wkb` is one row of WKB bytes per polygon. Single-ring polygons (every H3 cell) are done in
+    numpy, bit for bit what PostGIS gives: ST_Centroid is GEOS's Centroid (a fan of triangles
+    from the first vertex, summed in ring order), the bounds are the coordinates' min/max, and
+    ST_ForcePolygonCCW reverses a ring whose signed area is negative (clockwise). Anything else
+    (holes) goes through shapely.
+    """
+    n, length = wkb.shape
+    points = (length - 13) // 16
+    header = wkb[:, :13]
+    single = (length == 13 + 16 * points and points >= 4 and (header[:, 0] == 1).all()
+              and (header[:, 1:13].view("<u4") == [3, 1, points]).all())
+    if not single:
+        return _polygon_columns_shapely(wkb)
+    xy = wkb[:, 13:].view("<f8").reshape(n, points, 2)
+    x, y = np.ascontiguousarray(xy[:, :, 0].T), np.ascontiguousarray(xy[:, :, 1].T)
+    # GEOS Centroid::addShell with the area base point at the first vertex
+    cgx, cgy, area2 = np.zeros(n), np.zeros(n), np.zeros(n)
+    for i in range(points - 1):
+        a2 = (x[i] - x[0]) * (y[i + 1] - y[0]) - (x[i + 1] - x[0]) * (y[i] - y[0])
+        cgx += a2 * (x[0] + x[i] + x[i + 1])
+        cgy += a2 * (y[0] + y[i] + y[i + 1])
+        area2 += a2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cx, cy = cgx / 3 / area2, cgy / 3 / area2
+    shoelace = np.sum(x[:-1] * y[1:] - x[1:] * y[:-1], axis=0)
+    clockwise = shoelace < 0
+    if clockwise.any():
+        wkb = wkb.copy()
+        rings = wkb[:, 13:].view("<f8").reshape(n, points, 2)
+        rings[clockwise] = rings[clockwise, ::-1]
+    offsets = np.arange(n + 1, dtype=np.int32) * length
+    geometry = pa.Array.from_buffers(pa.binary(), n, [None, pa.py_buffer(offsets),
+                                                      pa.py_buffer(wkb.tobytes())])
+    if not (area2 != 0).all():  # degenerate rings: GEOS falls back to the ring's line centroid
+        alt = _polygon_columns_shapely(wkb)
+        cx = np.where(area2 != 0, cx, alt["centroid_lon"])
+        cy = np.where(area2 != 0, cy, alt["centroid_lat"])
+    return {"centroid_lat": cy, "centroid_lon": cx, "xmin": x.min(axis=0), "ymin": y.min(axis=0),
+            "xmax": x.max(axis=0), "ymax": y.max(axis=0), "geometry": geometry}
+
+
+def _polygon_columns_shapely(wkb: np.ndarray) -> dict[str, Any]:
+    """`_polygon_columns` for any polygons, through shapely (GEOS)."""
+    shapes = shapely.from_wkb([row.tobytes() for row in wkb])
+    shapes = shapely.orient_polygons(shapes)
+    centroids = shapely.centroid(shapes)
+    bounds = shapely.bounds(shapes)
+    return {"centroid_lat": shapely.get_y(centroids), "centroid_lon": shapely.get_x(centroids),
+            "xmin": bounds[:, 0], "ymin": bounds[:, 1], "xmax": bounds[:, 2],
+            "ymax": bounds[:, 3],
+            "geometry": pa.array(shapely.to_wkb(shapes, byte_order=1), type=pa.binary())}
 
 
 class Rebatch:
@@ -321,24 +484,26 @@ class Rebatch:
         self._held = 0
 
     def push(self, batch: pa.RecordBatch | None) -> list[pa.RecordBatch]:
-        """Take a batch; the full batches it completes."""
+        """Take a batch; the full batches it completes (each row copied once, into them)."""
         if batch is None or batch.num_rows == 0:
             return []
         self._pending.append(batch)
         self._held += batch.num_rows
-        out = []
-        while self._held >= BATCH_ROWS:
-            table = pa.Table.from_batches(self._pending)
-            out.append(table.slice(0, BATCH_ROWS).combine_chunks().to_batches()[0])
-            rest = table.slice(BATCH_ROWS).combine_chunks()
-            self._pending, self._held = rest.to_batches(), rest.num_rows
+        if self._held < BATCH_ROWS:
+            return []
+        table, start, out = pa.Table.from_batches(self._pending), 0, []
+        while self._held - start >= BATCH_ROWS:
+            out.append(pa.concat_batches(table.slice(start, BATCH_ROWS).to_batches()))
+            start += BATCH_ROWS
+        self._pending = table.slice(start).to_batches()  # zero-copy views of what is left
+        self._held -= start
         return out
 
     def rest(self) -> list[pa.RecordBatch]:
         """The last, partial batch (if any rows are left)."""
         if not self._held:
             return []
-        return pa.Table.from_batches(self._pending).combine_chunks().to_batches()
+        return [pa.concat_batches(self._pending)]
 
 
 class _CopyEncoder:
@@ -422,7 +587,10 @@ class ParquetEncoder:
             metadata={b"geo": orjson.dumps(geo), b"camdensity": orjson.dumps(plan.provenance())},
         )
         self._sink = _Drain()
-        self._writer = pq.ParquetWriter(self._sink, self.schema, compression="zstd")
+        # Dictionary encoding only where values repeat (counts, flags): tried on the polygons,
+        # coordinates and h3 indexes it only burns time (half the encoder's) and then falls back.
+        self._writer = pq.ParquetWriter(self._sink, self.schema, compression="zstd",
+                                        use_dictionary=list(DICTIONARY_COLUMNS))
 
     def start(self) -> bytes:
         return self._sink.take()
@@ -528,7 +696,13 @@ def snapshot_transaction(conn: Connection) -> Iterator[None]:
     """A read-only repeatable-read transaction: plan and rows see the same data version."""
     with conn.transaction():
         conn.execute(BEGIN_SNAPSHOT)
+        for setting in EXPORT_SETTINGS:
+            conn.execute(setting)
         yield
+
+
+def _scan_settings(request: ExportRequest) -> tuple[str, ...]:
+    return WHOLE_RESOLUTION_SETTINGS if request.bbox is None else ()
 
 
 def _copy_statement(request: ExportRequest) -> tuple[str, dict[str, float | int | None]]:
@@ -536,19 +710,69 @@ def _copy_statement(request: ExportRequest) -> tuple[str, dict[str, float | int 
             request.params())
 
 
+_END = object()
+
+
+class _Stopped(Exception):
+    """The caller stopped reading an export."""
+
+
+def _read_ahead(conn: Connection, statement: str,
+                params: dict[str, float | int | None]) -> Iterator[bytearray]:
+    """The COPY's data in blocks of about COPY_READ_BYTES, read by a thread of its own up to
+    READ_AHEAD_BLOCKS ahead of the caller; its errors are raised here. Stopping early (the
+    caller closes the generator) ends the COPY before returning."""
+    blocks: queue.Queue[Any] = queue.Queue(maxsize=READ_AHEAD_BLOCKS)
+    stop = threading.Event()
+
+    def put(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                blocks.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                pass
+        return False
+
+    def read() -> None:
+        try:
+            with conn.cursor() as cur, cur.copy(statement, params) as copy:
+                block = bytearray()
+                for data in copy:
+                    block += data
+                    if len(block) >= COPY_READ_BYTES:
+                        if not put(block):
+                            raise _Stopped  # leaving by an exception cancels the COPY
+                        block = bytearray()
+            if put(block):
+                put(_END)
+        except _Stopped:
+            pass
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+            put(exc)
+
+    thread = threading.Thread(target=read, name="export-copy", daemon=True)
+    thread.start()
+    try:
+        while (item := blocks.get()) is not _END:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join()
+
+
 def iter_export(conn: Connection, plan: ExportPlan, fmt: ExportFormat) -> Iterator[bytes]:
-    """Encoded chunks of an export, read with one binary COPY (inside a transaction)."""
+    """Encoded chunks of an export, read with one binary COPY (inside a transaction); the COPY
+    is read ahead by a thread, so the server's work and the decoding overlap."""
     enc = encoder(fmt, plan)
     yield enc.start()
     coder = _CopyEncoder(enc)
     statement, params = _copy_statement(plan.request)
-    with conn.cursor() as cur, cur.copy(statement, params) as copy:
-        block = bytearray()
-        for data in copy:
-            block += data
-            if len(block) >= COPY_READ_BYTES:
-                yield from coder.feed(block)
-                block = bytearray()
+    for setting in _scan_settings(plan.request):
+        conn.execute(setting)
+    for block in _read_ahead(conn, statement, params):
         yield from coder.feed(block)
     yield from coder.close()
 
@@ -563,6 +787,8 @@ async def aiter_export(
     """
     async with conn.transaction():
         await conn.execute(BEGIN_SNAPSHOT)
+        for setting in EXPORT_SETTINGS:
+            await conn.execute(setting)
         plan = await aplan_export(conn, request)
         if plan.snapshot.snapshot != snapshot:
             raise ExportError(f"data version changed from {snapshot} to "
@@ -571,17 +797,34 @@ async def aiter_export(
         yield enc.start()
         coder = _CopyEncoder(enc)
         statement, params = _copy_statement(request)
+        for setting in _scan_settings(request):
+            await conn.execute(setting)
+        # Splitting and encoding is CPU work (numpy, Arrow, zstd): a worker thread does it for
+        # one block while the next is read, so the server keeps producing rows (never two
+        # blocks at once: the coder is stateful).
+        loop = asyncio.get_running_loop()
+        encoding: asyncio.Future[list[bytes]] | None = None
+        block = bytearray()
         async with conn.cursor() as cur, cur.copy(statement, params) as copy:
-            block = bytearray()
-            async for data in copy:
-                block += data
-                if len(block) >= COPY_READ_BYTES:
-                    # Splitting and encoding is CPU work (numpy, Arrow, zstd): off the event loop.
-                    for chunk in await anyio.to_thread.run_sync(coder.feed, block):
+            try:
+                async for data in copy:
+                    block += data
+                    if len(block) >= COPY_READ_BYTES:
+                        if encoding is not None:
+                            for chunk in await encoding:
+                                yield chunk
+                        encoding = loop.run_in_executor(None, coder.feed, block)
+                        block = bytearray()
+                if encoding is not None:
+                    chunks, encoding = await encoding, None
+                    for chunk in chunks:
                         yield chunk
-                    block = bytearray()
-            for chunk in await anyio.to_thread.run_sync(coder.feed, block):
-                yield chunk
+            finally:
+                if encoding is not None:  # stopped early: the thread is done with it first
+                    with contextlib.suppress(Exception):
+                        await encoding
+        for chunk in await anyio.to_thread.run_sync(coder.feed, block):
+            yield chunk
         for chunk in await anyio.to_thread.run_sync(coder.close):
             yield chunk
 

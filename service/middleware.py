@@ -98,7 +98,7 @@ class CachedTiles:
                 etag_seen = value.decode("latin-1")
         if accept is None or b"gzip" not in accept:
             return None
-        snapshot = source.snapshots.fresh()
+        snapshot = source.snapshots.fresh(scope["app"].state.pool)
         if snapshot is None:
             return None
         z, x, y = int(match[1]), int(match[2]), int(match[3])
@@ -108,7 +108,7 @@ class CachedTiles:
             return None
         try:
             status, headers, body = await tile_answer(
-                source, scope["app"].state.pool, snapshot.snapshot, z, x, y, NO_FILTERS,
+                source, scope["app"].state.plan_pool, snapshot.snapshot, z, x, y, NO_FILTERS,
                 etag_seen, takes_gzip=True)
         except Exception:  # noqa: BLE001 - the route answers it (503, with its handlers)
             return None

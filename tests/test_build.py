@@ -364,6 +364,47 @@ def test_cell_distances_to_sites(db: psycopg.Connection) -> None:
     assert db.execute("SELECT count(*) FROM hexagon WHERE d_immigration > 50000").fetchone()[0] == 7
 
 
+def test_cell_distances_equal_brute_force(db: psycopg.Connection) -> None:
+    """Every hexagon's distance to the nearest site of each category is the geodesic minimum
+    over all sites of the category within the limit, with many sites close to each other
+    (points and polygons) and cells at every resolution."""
+    scatter(db, 60, 3000, seed=5)
+    rng = np.random.default_rng(9)
+    for dx, dy in rng.uniform(-6000, 6000, (40, 2)).tolist():
+        add_site(db, "school", point_wkt(east(dx), north(dy)))
+    for dx, dy in rng.uniform(-9000, 9000, (12, 2)).tolist():
+        w, s = east(dx), north(dy)
+        add_site(db, "clinic", box_wkt(w, s, w + 0.004, s + 0.002))
+    add_site(db, "worship", point_wkt(east(4000), north(-1000)))
+    limit = 5000.0
+    build(db, MethodSettings(site_distance_limit_m=limit))
+    got = {(r, c): (school, clinic, worship) for r, c, school, clinic, worship in db.execute(
+        "SELECT resolution, h3, d_school, d_clinic, d_worship FROM hexagon").fetchall()}
+    assert len(got) > 60
+    schools = db.execute("SELECT ST_X(geom), ST_Y(geom) FROM site WHERE category = 'school'"
+                         ).fetchall()
+    checked = Counter()
+    for (resolution, cell), values in got.items():
+        lat, lon = h3.cell_to_latlng(h3.int_to_str(cell))
+        for category, value in zip(("school", "clinic", "worship"), values, strict=True):
+            # PostGIS's own distance to every site of the category, from the cell's centre.
+            brute = db.execute(
+                "SELECT (SELECT min(ST_Distance(s.geom::geography, g)) FROM site s"
+                " WHERE s.category = %s AND ST_DWithin(s.geom::geography, g, %s))"
+                " FROM (SELECT ST_SetSRID(ST_MakePoint(%s, %s), 4326)::geography AS g) p",
+                (category, limit, lon, lat)).fetchone()[0]
+            # d_* are real (float4): equal to the double rounded to float4.
+            assert value == (None if brute is None else pytest.approx(brute, rel=1e-6)), \
+                (resolution, cell, category)
+            if category == "school":  # points: pyproj's geodesic, independently
+                d = min(GEOD.inv(lon, lat, x, y)[2] for x, y in schools)
+                assert (value is None) == (d > limit), (resolution, cell)
+                assert value is None or value == pytest.approx(d, abs=0.05)
+            checked[category, value is None] += 1
+    assert all(checked[c, False] > 0 for c in ("school", "clinic", "worship"))
+    assert checked["worship", True] > 0
+
+
 def test_build_is_atomic_and_announced(empty_db: str) -> None:
     with psycopg.connect(empty_db, autocommit=True) as writer, \
             psycopg.connect(empty_db, autocommit=True) as reader, \

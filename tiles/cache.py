@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import OrderedDict
 from collections.abc import Hashable
@@ -10,6 +11,12 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from camdensity.service.snapshot import Snapshot, current_snapshot
+
+
+def _retrieved(task: asyncio.Task[None]) -> None:
+    """A background read's outcome is recorded by the read itself (its failure included)."""
+    if not task.cancelled():
+        task.exception()
 
 
 class LRU:
@@ -62,29 +69,52 @@ class SnapshotCache:
         self._snapshot: Snapshot | None = None
         self._read_at = float("-inf")
         self._failed_at = float("-inf")
+        self._reading: asyncio.Task[None] | None = None
 
     async def get(self, pool: AsyncConnectionPool) -> Snapshot | None:
         """The newest finished build (None before the first); a connection only when stale.
 
         When the store cannot be reached the last known version stays current, so what is cached
         of it (tiles, pages) keeps being served; the store is tried again a second later.
+        Requests that find it stale together wait for one read (not one each: a burst of them
+        queued for the pool every TTL, the warm tiles' tail latency).
         """
         if time.monotonic() - self._read_at > self.ttl:
-            try:
-                async with pool.connection() as conn:
-                    self._set(await current_snapshot(conn))
-            except psycopg.OperationalError:
-                self._failed_at = time.monotonic()
-                if self._snapshot is None:
-                    raise
-                self._read_at = self._failed_at - self.ttl + self.OUTAGE_RETRY_S
+            await asyncio.shield(self._reading_task(pool))
         return self._snapshot
 
-    def fresh(self) -> Snapshot | None:
-        """The current version when it was read within the TTL (no I/O), else None."""
-        if time.monotonic() - self._read_at > self.ttl:
+    def fresh(self, pool: AsyncConnectionPool | None = None) -> Snapshot | None:
+        """The current version when it was read within the TTL (no waiting), else None.
+
+        With `pool`, past half the TTL a re-read starts in the background (one at a time, not
+        within OUTAGE_RETRY_S of a failed one): while requests keep coming the version is read
+        again before it goes stale, so none of them waits for it. Never trusted beyond the TTL.
+        """
+        now = time.monotonic()
+        age = now - self._read_at
+        if age > self.ttl:
             return None
+        if (pool is not None and age > self.ttl / 2
+                and now - self._failed_at >= self.OUTAGE_RETRY_S):
+            self._reading_task(pool).add_done_callback(_retrieved)
         return self._snapshot
+
+    def _reading_task(self, pool: AsyncConnectionPool) -> asyncio.Task[None]:
+        """The read in progress (in this event loop), or a new one."""
+        loop = asyncio.get_running_loop()
+        if self._reading is None or self._reading.done() or self._reading.get_loop() is not loop:
+            self._reading = loop.create_task(self._read(pool))
+        return self._reading
+
+    async def _read(self, pool: AsyncConnectionPool) -> None:
+        try:
+            async with pool.connection() as conn:
+                self._set(await current_snapshot(conn))
+        except psycopg.OperationalError:
+            self._failed_at = time.monotonic()
+            if self._snapshot is None:
+                raise
+            self._read_at = self._failed_at - self.ttl + self.OUTAGE_RETRY_S
 
     def check_store(self) -> None:
         """Raise PoolTimeout at once when the store failed within the last OUTAGE_RETRY_S: a

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Response
@@ -26,6 +27,11 @@ ORDERS: dict[str, str] = {
     "name": "s.name ASC NULLS LAST, s.id",
     "distance": "distance_m ASC, s.id",
 }
+# sites.sql's {near}: the radius around the point when one is given (the /sites filter), or
+# always (/coverage, whose statement is planned once per connection: `p.g IS NULL OR ...` in a
+# generic plan would read every site instead of the index's few).
+NEAR_OPTIONAL = "(p.g IS NULL OR ST_DWithin(s.geom::geography, p.g, %(radius)s::float8))"
+NEAR_REQUIRED = "ST_DWithin(s.geom::geography, p.g, %(radius)s::float8)"
 SiteOrder = Literal["exposure", "-exposure", "name"]
 
 NO_FILTER: dict[str, Any] = {
@@ -92,11 +98,19 @@ def site_json(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def sites_query(order: str, **filters: Any) -> tuple[pgsql.Composed, dict[str, Any]]:
+@functools.cache
+def sites_statement(order: str) -> str:
+    """sites.sql in `order` (a key of ORDERS), composed once: a string, whose placeholders
+    psycopg translates once (a Composed is re-parsed at every execution)."""
+    return pgsql.SQL(sql.query("sites")).format(  # type: ignore[arg-type]
+        order=pgsql.SQL(ORDERS[order]), near=pgsql.SQL(NEAR_OPTIONAL)).as_string(None)  # type: ignore[arg-type]
+
+
+def sites_query(order: str, **filters: Any) -> tuple[str, dict[str, Any]]:
     """sites.sql in `order` (a key of ORDERS) and its parameters with the given filters (see the
     query for their meaning; the rest unset)."""
-    query = pgsql.SQL(sql.query("sites")).format(order=pgsql.SQL(ORDERS[order]))  # type: ignore[arg-type]
-    return query, {**NO_FILTER, "low_m": ingest_settings().low_precision_m, **filters}
+    return sites_statement(order), {**NO_FILTER, "low_m": ingest_settings().low_precision_m,
+                                    **filters}
 
 
 async def fetch_sites(conn: AsyncConnection, order: str, **filters: Any) -> list[dict[str, Any]]:

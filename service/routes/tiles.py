@@ -168,7 +168,7 @@ async def get_tile(
         raise HTTPException(status_code=404, detail=str(exc)) from exc
     snapshot = await require_snapshot(request, source)
     status, headers, body = await tile_answer(
-        source, request.app.state.pool, snapshot.snapshot, z, x, y, filters,
+        source, request.app.state.plan_pool, snapshot.snapshot, z, x, y, filters,
         request.headers.get("if-none-match"),
         # The same test GZipMiddleware makes for every other answer.
         "gzip" in request.headers.get("accept-encoding", ""))

@@ -1,7 +1,9 @@
 -- Sensitive sites with their exposure; every filter is optional (NULL: not applied).
 -- %(categories)s text[], %(minlon)s..%(maxlat)s bbox on the centroid, %(id)s,
 -- %(lon)s/%(lat)s/%(radius)s: within a geodesic radius (distance_m is then to the site's
--- geometry, 0 inside a polygon), %(limit)s, %(offset)s. {order} comes from a whitelist.
+-- geometry, 0 inside a polygon), %(limit)s, %(offset)s. {order} comes from a whitelist, {near}
+-- too: NEAR_OPTIONAL (the radius applies when a point is given) or NEAR_REQUIRED (/coverage:
+-- always a point, a condition the site index serves even in a generic plan).
 -- `facing`: per radius, non-private cameras facing the site, looking elsewhere, direction unknown.
 -- ranked_200m: cameras_200m without the devices located more coarsely than
 -- %(max_uncertainty_m)s metres (NULL: all count), what the exposure orders rank by;
@@ -36,6 +38,6 @@ CROSS JOIN env
 WHERE (%(categories)s::text[] IS NULL OR s.category = ANY (%(categories)s::text[]))
   AND (%(id)s::bigint IS NULL OR s.id = %(id)s::bigint)
   AND (env.box IS NULL OR (s.geom && env.box AND s.centroid && env.box))
-  AND (p.g IS NULL OR ST_DWithin(s.geom::geography, p.g, %(radius)s::float8))
+  AND {near}
 ORDER BY {order}
 LIMIT %(limit)s OFFSET %(offset)s
