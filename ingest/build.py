@@ -164,6 +164,9 @@ def build(conn: psycopg.Connection, settings: MethodSettings | None = None,
                 "radii": settings.exposure_radii_m, "disc_m": settings.effective_disc_m,
                 "buffer_m": settings.effective_buffer_m,
             })
+            # Fresh rows: without statistics (an emptied table's are "no rows") the percentile
+            # updates below were planned as nested loops recomputing their subquery per site.
+            conn.execute("ANALYZE site_exposure")
             conn.execute(query("build_site_uncertain"))
             conn.execute(query("build_camera_uncertain"))
             conn.execute(query("build_site_percentile_category"))
