@@ -11,6 +11,7 @@ only with `camdensity build`, which publishes a new data version at once.
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import date
@@ -175,39 +176,35 @@ class _StageKeys:
     """Watches the staged rows for the keys ingest_camera_duplicates.sql compares (the id; without
     one, the point and type), so that its window sorts run only when some key repeats.
 
-    It may see a repeat the query will not (a row rejected later, for a control character), never
-    the reverse: the query decides which rows are duplicates.
+    It keeps 8 bytes a row (the keys' hashes), and may see a repeat the query will not (two keys
+    of one hash, a row rejected later for a control character), never the reverse: the query
+    decides which rows are duplicates.
     """
 
     def __init__(self) -> None:
-        self.refs: set[str] = set()
-        self.points: set[tuple[float, float, str]] = set()
-        self.repeated = False
+        self.hashes = array("q")
+
+    @property
+    def repeated(self) -> bool:
+        """Whether two staged rows may share a key."""
+        import numpy as np
+
+        ordered = np.sort(np.frombuffer(self.hashes, dtype=np.int64))
+        return bool((ordered[1:] == ordered[:-1]).any())
 
     def add(self, refs: pa.Array, points: Iterable[tuple[float, float, str]]) -> None:
         """Keys of a batch of rows: their ids (nulls: rows without one) and the points and types
         of the rows without an id."""
-        named = refs.drop_null().to_pylist()
-        points = list(points)
-        before = len(self.refs) + len(self.points)
-        self.refs.update(named)
-        self.points.update(points)
-        if len(self.refs) + len(self.points) < before + len(named) + len(points):
-            self.repeated = True
+        self.hashes.extend(map(hash, refs.drop_null().to_pylist()))
+        self.hashes.extend(map(hash, points))
 
     def track(self, rows: Iterable[CameraRow]) -> Iterator[CameraRow]:
         """`rows`, unchanged, their keys noted on the way to staging."""
         for row in rows:
-            ref = row[1]
-            if ref is not None:
-                if ref in self.refs:
-                    self.repeated = True
-                self.refs.add(ref)
+            if row[1] is not None:
+                self.hashes.append(hash(row[1]))
             elif row[4] is None and row[7] >= 1:  # a point (no geometry), a report (count >= 1)
-                key = (row[2], row[3], row[5] or "")
-                if key in self.points:
-                    self.repeated = True
-                self.points.add(key)
+                self.hashes.append(hash((row[2], row[3], row[5] or "")))
             yield row
 
 

@@ -52,7 +52,7 @@ MAGIC: tuple[tuple[bytes, str], ...] = (
 )
 COLUMNS_SHOWN = 10
 # Records read and checked at once: bounds the memory a batch holds.
-BATCH_ROWS = 50_000
+BATCH_ROWS = 20_000
 
 
 def sniff_binary(path: Path, head: bytes) -> None:

@@ -19,6 +19,8 @@ _TRAILER = struct.pack(">h", -1)
 # 100,000 H3 cells with their ~125-byte polygons holds about 200 MB of them; at 1,000,000 rows
 # the build's peak memory was 2 GB).
 CHUNK_ROWS = 100_000
+# Rows per chunk of `array_copy` (text rows of ~150 bytes: ~20 MB of index arrays a chunk).
+STREAM_CHUNK_ROWS = 10_000
 
 # numpy dtypes of the fixed-width PostgreSQL types read and written (network byte order).
 PG_DTYPES: dict[str, str] = {
@@ -76,8 +78,9 @@ def array_copy(conn: psycopg.Connection, table: str,
         copy.write(_HEADER)
 
         def write(values: Sequence[Column]) -> None:
-            if len(values[0]):
-                copy.write(_encode_rows(list(zip(types, values))))
+            for start in range(0, len(values[0]), STREAM_CHUNK_ROWS):
+                stop = start + STREAM_CHUNK_ROWS
+                copy.write(_encode_rows([(t, v[start:stop]) for t, v in zip(types, values)]))
 
         yield write
         copy.write(_TRAILER)

@@ -296,6 +296,21 @@ def test_overpass_json_nodes_and_way_centres(empty_db: str, tmp_path: Path) -> N
         (5, "a way without coordinates (Overpass: query with `out center;`)")]
 
 
+
+def test_json_duplicates_rejected(empty_db: str, tmp_path: Path) -> None:
+    """JSON rows are watched for repeated keys one by one (CSV rows a batch at a time)."""
+    path = tmp_path / "flat.json"
+    path.write_text(json.dumps([
+        {"id": 7, "lat": 47.61, "lon": -122.33}, {"lat": 47.5, "lon": -122.2, "type": "alpr"},
+        {"id": 7, "lat": 47.7, "lon": -122.4}, {"lat": 47.5, "lon": -122.2, "type": "alpr"},
+        {"lat": 47.5, "lon": -122.2, "type": "cctv"}]))
+    out = run_cli("ingest", "cameras", str(path), "--source", "flat").output
+    assert "3 accepted" in out and "2 rejected" in out
+    assert rows(empty_db, "SELECT line, reason FROM rejected_row ORDER BY line") == [
+        (3, "duplicate of element 1 (same id '7')"),
+        (4, "duplicate of element 2 (same point and type)")]
+
+
 # --- GeoJSON ------------------------------------------------------------------------------------
 
 
