@@ -393,7 +393,8 @@ def notes(out: dict[str, Any]) -> dict[str, str]:
 
     def sized(key: str, value: float, target: float, target_n: int, what: str,
               reason: str) -> None:
-        at = f"{value:.3g} {what} at {_per(n)} reports"
+        shown = f"{value:,.0f}" if value >= 100 else f"{value:.3g}"  # 2,158 s, not 2.16e+03
+        at = f"{shown} {what} at {_per(n)} reports"
         if n != target_n:
             at += f" (the target is for {_per(target_n)}; not extrapolated)"
         if value > target and n <= target_n:
