@@ -38,7 +38,14 @@ import pyarrow as pa
 
 from camdensity.evidence.record import record as record_evidence
 from camdensity.ingest import baseline, incremental, privacy
-from camdensity.ingest.cells import cell_distances, read_cameras, stage_cells
+from camdensity.ingest.cells import (
+    as_h3,
+    cell_distances,
+    cells_of,
+    centres,
+    read_cameras,
+    stage_cells,
+)
 from camdensity.ingest.fuse import FUSE_LOCK, FuseResult, fuse
 from camdensity.ingest.pgcopy import read_arrays, write_arrays
 from camdensity.settings import SITE_CATEGORIES, MethodSettings, method_settings
@@ -242,33 +249,16 @@ def _check(settings: MethodSettings) -> None:
         raise BuildError("private_count_step must be at least 1")
 
 
-def _cells(lon: np.ndarray, lat: np.ndarray, resolution: int) -> np.ndarray:
-    """H3 cells of points as int64 (an H3 index's top bit is 0, so it fits a signed bigint)."""
-    if len(lon) == 0:
-        return np.empty(0, dtype=np.int64)
-    return np.asarray(h3vec.coordinates_to_cells(lat, lon, resolution)).view(np.int64)
-
-
-def _as_h3(cells: np.ndarray) -> pa.Array:
-    return pa.array(cells.view(np.uint64))
-
-
-def _centres(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Longitudes and latitudes of cell centres."""
-    batch = pa.record_batch(h3vec.cells_to_coordinates(_as_h3(cells)))
-    return np.asarray(batch.column("lng")), np.asarray(batch.column("lat"))
-
-
 def _cell_columns(unique: np.ndarray, resolution: int) -> list[tuple[str, str, Any]]:
     """The _cell columns (resolution, h3, area, centre, polygon) of distinct cells (the
     incremental build stages the cells it rewrites with them)."""
-    lon, lat = _centres(unique)
+    lon, lat = centres(unique)
     return [
         ("resolution", "smallint", np.full(len(unique), resolution, dtype=np.int16)),
         ("h3", "bigint", unique),
-        ("area_km2", "double precision", np.asarray(h3ronpy.cells_area_km2(_as_h3(unique)))),
+        ("area_km2", "double precision", np.asarray(h3ronpy.cells_area_km2(as_h3(unique)))),
         ("lon", "double precision", lon), ("lat", "double precision", lat),
-        ("wkb", "bytea", pa.array(h3vec.cells_to_wkb_polygons(_as_h3(unique)))),
+        ("wkb", "bytea", pa.array(h3vec.cells_to_wkb_polygons(as_h3(unique)))),
     ]
 
 
@@ -278,7 +268,7 @@ def _stage_survey_cells(conn: psycopg.Connection, resolutions: list[int]) -> Non
     conn.execute(query("build_survey_setup"))
     points = read_arrays(conn, _SELECT_SURVEYED, None, _LONLAT)
     for resolution in resolutions:
-        unique = np.unique(_cells(points["lon"], points["lat"], resolution))
+        unique = np.unique(cells_of(points["lon"], points["lat"], resolution))
         if len(unique):
             write_arrays(conn, "_survey_cell", _cell_columns(unique, resolution))
     conn.execute("ANALYZE _survey_cell")
@@ -291,12 +281,12 @@ def _stage_baseline(conn: psycopg.Connection, cams: dict[str, np.ndarray], resol
     sites = read_arrays(conn, _SELECT_SITE_POINTS, None, _LONLAT)
     addresses = read_arrays(conn, _SELECT_ADDRESS_POINTS, None, _LONLAT)
     held = np.unique(np.concatenate([
-        _cells(points["lon"], points["lat"], resolution) for points in (cams, sites, addresses)
+        cells_of(points["lon"], points["lat"], resolution) for points in (cams, sites, addresses)
     ]))
     if len(held) == 0:
         return 0
-    cells = np.unique(np.asarray(h3ronpy.grid_disk(_as_h3(held), 1, flatten=True)).view(np.int64))
-    lon, lat = _centres(cells)
+    cells = np.unique(np.asarray(h3ronpy.grid_disk(as_h3(held), 1, flatten=True)).view(np.int64))
+    lon, lat = centres(cells)
     counts = baseline.counts_within(conn, cams, lon, lat, radii)
     for k, radius in enumerate(radii):
         write_arrays(conn, "_base", [

@@ -24,6 +24,7 @@ import numpy as np
 import psycopg
 import pyarrow as pa
 
+from camdensity.ingest.baseline import sphere_m
 from camdensity.ingest.pgcopy import read_arrays, write_arrays
 from camdensity.sql import query
 
@@ -59,10 +60,9 @@ _SELECT_SITES = (
 _SITE_COLUMNS = [("id", "bigint"), ("lon", "double precision"), ("lat", "double precision"),
                  ("category", "integer"), ("reach", "double precision")]
 
-# Bounds on the geodesic distance from haversine distances on a sphere of the mean radius: the
+# Bounds on the geodesic distance from haversine distances (baseline.sphere_m, the mean radius): the
 # WGS84 geodesic differs from it by less than 0.6 % (meridional radius 6,335 km at the equator,
 # normal radius 6,400 km at the poles); 1 % and a metre leave room for rounding.
-EARTH_RADIUS_M = 6_371_008.8
 _REL = 0.01
 _ABS_M = 1.0
 
@@ -180,15 +180,6 @@ def _texts(vocabulary: list[str], codes: np.ndarray) -> pa.Array:
         pa.large_binary())
 
 
-def _haversine(lon1: np.ndarray, lat1: np.ndarray, lon2: np.ndarray,
-               lat2: np.ndarray) -> np.ndarray:
-    """Great-circle metres on the mean-radius sphere."""
-    p1, p2 = np.radians(lat1), np.radians(lat2)
-    a = (np.sin((p2 - p1) / 2) ** 2
-         + np.cos(p1) * np.cos(p2) * np.sin(np.radians(lon2 - lon1) / 2) ** 2)
-    return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
-
-
 def _group_min(keys: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
     out = np.full(n, np.inf)
     np.minimum.at(out, keys, values)
@@ -229,7 +220,7 @@ def cell_distances(conn: psycopg.Connection, cells: list[Cells], categories: lis
         up.append(np.searchsorted(nodes[i - 1], parents(nodes[i], resolutions[i - 1])))
     below = [np.zeros(len(n)) for n in nodes]
     for i in range(len(nodes) - 1, 0, -1):
-        step = _haversine(*lonlat[i], lonlat[i - 1][0][up[i]], lonlat[i - 1][1][up[i]])
+        step = sphere_m(*lonlat[i], lonlat[i - 1][0][up[i]], lonlat[i - 1][1][up[i]])
         np.maximum.at(below[i - 1], up[i], step * (1 + _REL) + _ABS_M + below[i])
 
     # Level 0: candidates by SQL, exactly (geodesic), per node and category.
@@ -261,7 +252,7 @@ def cell_distances(conn: psycopg.Connection, cells: list[Cells], categories: lis
         if len(node) == 0:
             break
         lon, lat = lonlat[i]
-        d = _haversine(lon[node], lat[node], sites["lon"][site], sites["lat"][site])
+        d = sphere_m(lon[node], lat[node], sites["lon"][site], sites["lat"][site])
         low = d * (1 - _REL) - _ABS_M - reach[site]
         high = d * (1 + _REL) + _ABS_M + reach[site]
         key = node * n_cat + category[site]

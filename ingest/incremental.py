@@ -49,7 +49,7 @@ import psycopg
 import pyarrow as pa
 
 from camdensity.ingest import baseline
-from camdensity.ingest.cells import Cells, cell_distances, centres
+from camdensity.ingest.cells import Cells, as_h3, cell_distances, cells_of, centres
 from camdensity.ingest.fuse import TYPE_FAMILY, FuseResult
 from camdensity.ingest.pgcopy import read_arrays, write_arrays
 from camdensity.settings import SITE_CATEGORIES, MethodSettings
@@ -182,22 +182,12 @@ def _fuse(conn: psycopg.Connection, settings: MethodSettings, todo: Plan) -> Non
 # --- the privacy rule ---------------------------------------------------------------------------
 
 
-def _cells(lon: np.ndarray, lat: np.ndarray, resolution: int) -> np.ndarray:
-    if len(lon) == 0:
-        return np.empty(0, dtype=np.int64)
-    return np.asarray(h3vec.coordinates_to_cells(lat, lon, resolution)).view(np.int64)
-
-
-def _as_h3(cells: np.ndarray) -> pa.Array:
-    return pa.array(cells.view(np.uint64))
-
-
 def _stage_boxes(conn: psycopg.Connection, table: str, cells: np.ndarray) -> None:
     """A temporary table `table` of the cells and their polygons' boxes, widened a little."""
     conn.execute(f"DROP TABLE IF EXISTS {table}")
     conn.execute(f"CREATE TEMP TABLE {table} (h3 bigint, wkb bytea, box geometry) ON COMMIT DROP")
     write_arrays(conn, table, [("h3", "bigint", cells),
-                               ("wkb", "bytea", pa.array(h3vec.cells_to_wkb_polygons(_as_h3(cells))))])
+                               ("wkb", "bytea", pa.array(h3vec.cells_to_wkb_polygons(as_h3(cells))))])
     conn.execute(f"UPDATE {table} SET box = ST_Expand(ST_Envelope(ST_SetSRID("
                  f"ST_GeomFromWKB(wkb), 4326)), {BOX_MARGIN_DEG})")
     conn.execute(f"CREATE INDEX ON {table} USING gist (box)")
@@ -216,8 +206,8 @@ def _publish(conn: psycopg.Connection, settings: MethodSettings) -> None:
                       [("id", "bigint")])
     new_lonlat = read_arrays(conn, "SELECT ST_X(geom), ST_Y(geom) FROM _incr_new"
                              " WHERE operator_type = 'private'", None, _LONLAT)
-    cells = np.unique(np.concatenate([_cells(old["lon"], old["lat"], res),
-                                      _cells(new_lonlat["lon"], new_lonlat["lat"], res)]))
+    cells = np.unique(np.concatenate([cells_of(old["lon"], old["lat"], res),
+                                      cells_of(new_lonlat["lon"], new_lonlat["lat"], res)]))
     if len(cells) == 0:
         return
     conn.execute(
@@ -229,7 +219,7 @@ def _publish(conn: psycopg.Connection, settings: MethodSettings) -> None:
     _stage_boxes(conn, "_incr_pcell", cells)
     found = read_arrays(conn, query("build_incr_private_cells"), None,
                         [("id", "bigint"), *_LONLAT, ("count", "integer")])
-    found_cells = _cells(found["lon"], found["lat"], res)
+    found_cells = cells_of(found["lon"], found["lat"], res)
     inside = np.isin(found_cells, cells)
     now = {key: v[inside] for key, v in found.items()}
     now_cells = found_cells[inside]
@@ -237,7 +227,7 @@ def _publish(conn: psycopg.Connection, settings: MethodSettings) -> None:
     conn.execute("CREATE TEMP TABLE _private (camera_id bigint PRIMARY KEY, h3 bigint NOT NULL,"
                  " lon double precision NOT NULL, lat double precision NOT NULL) ON COMMIT DROP")
     if len(now_cells):
-        centres = pa.record_batch(h3vec.cells_to_coordinates(_as_h3(now_cells)))
+        centres = pa.record_batch(h3vec.cells_to_coordinates(as_h3(now_cells)))
         write_arrays(conn, "_private", [
             ("camera_id", "bigint", now["id"]), ("h3", "bigint", now_cells),
             ("lon", "double precision", np.asarray(centres.column("lng"))),
@@ -253,7 +243,7 @@ def _publish(conn: psycopg.Connection, settings: MethodSettings) -> None:
         " WHERE camera_id IS NULL AND h3 = ANY(%s)", (cells.tolist(),))
     # Withheld devices: those of cells below the minimum, before and after, in these cells.
     before_mask = ~np.isin(now["id"], new["id"])
-    old_cells = _cells(old["lon"], old["lat"], res)
+    old_cells = cells_of(old["lon"], old["lat"], res)
     before = _withheld(np.concatenate([now_cells[before_mask], old_cells]),
                        np.concatenate([now["count"][before_mask], old["count"]]), k)
     after = _withheld(now_cells, now["count"], k)
@@ -294,9 +284,9 @@ def _hexagons(conn: psycopg.Connection, settings: MethodSettings, pub: dict[str,
     snapped = pub["snapped"] >= 0
     per_res = {}
     for resolution in settings.resolutions:
-        cells = _cells(pub["lon"], pub["lat"], resolution)
+        cells = cells_of(pub["lon"], pub["lat"], resolution)
         if resolution < settings.private_resolution and snapped.any():
-            parents = h3ronpy.change_resolution(_as_h3(pub["snapped"][snapped]), resolution)
+            parents = h3ronpy.change_resolution(as_h3(pub["snapped"][snapped]), resolution)
             cells[snapped] = np.asarray(parents).view(np.int64)
         per_res[resolution] = np.unique(cells)
         write_arrays(conn, "_incr_pub_cell", [
@@ -338,7 +328,7 @@ def _held(conn: psycopg.Connection, cells: np.ndarray, settings: MethodSettings)
     _stage_baseline)."""
     resolution = settings.baseline_resolution
     found = [read_arrays(conn, "SELECT ST_X(centroid), ST_Y(centroid) FROM site", None, _LONLAT)]
-    held = [_cells(found[0]["lon"], found[0]["lat"], resolution)]  # sites are few: all of them
+    held = [cells_of(found[0]["lon"], found[0]["lat"], resolution)]  # sites are few: all of them
     boxed = ["address"] if conn.execute("SELECT EXISTS (SELECT 1 FROM address)").fetchone()[0] \
         else []
     if resolution in settings.resolutions and resolution >= settings.private_resolution:
@@ -358,7 +348,7 @@ def _held(conn: psycopg.Connection, cells: np.ndarray, settings: MethodSettings)
             points = read_arrays(conn, "SELECT ST_X(p.g), ST_Y(p.g) FROM (SELECT DISTINCT x.geom"
                                  f" AS g FROM _incr_bcell b JOIN {table} x ON x.geom && b.box) p",
                                  None, _LONLAT)
-            held.append(_cells(points["lon"], points["lat"], resolution))
+            held.append(cells_of(points["lon"], points["lat"], resolution))
     return np.isin(cells, np.unique(np.concatenate(held)))
 
 
@@ -369,10 +359,10 @@ def _baseline(conn: psycopg.Connection, settings: MethodSettings, pub: dict[str,
     resolution = settings.baseline_resolution
     first_radius = radii[0]
     if len(pub["id"]):
-        changed = np.unique(_cells(pub["lon"], pub["lat"], resolution))
-        ring1 = np.unique(np.asarray(h3ronpy.grid_disk(_as_h3(changed), 1, flatten=True)
+        changed = np.unique(cells_of(pub["lon"], pub["lat"], resolution))
+        ring1 = np.unique(np.asarray(h3ronpy.grid_disk(as_h3(changed), 1, flatten=True)
                                      ).view(np.int64))
-        ring2 = np.unique(np.asarray(h3ronpy.grid_disk(_as_h3(changed), 2, flatten=True)
+        ring2 = np.unique(np.asarray(h3ronpy.grid_disk(as_h3(changed), 2, flatten=True)
                                      ).view(np.int64))
         held = set(ring2[_held(conn, ring2, settings)].tolist())
         member = np.array([any(c in held for c in h3int.grid_disk(cell, 1))
@@ -432,7 +422,7 @@ def _baseline_moved(conn: psycopg.Connection, pub: dict[str, np.ndarray], radii:
 
 def _baseline_added(conn: psycopg.Connection, cells: np.ndarray, radii: list[int]) -> None:
     """Baseline cells new to the set: their counts whole, from the published cameras in reach."""
-    batch = pa.record_batch(h3vec.cells_to_coordinates(_as_h3(cells)))
+    batch = pa.record_batch(h3vec.cells_to_coordinates(as_h3(cells)))
     lon, lat = np.asarray(batch.column("lng")), np.asarray(batch.column("lat"))
     conn.execute("DROP TABLE IF EXISTS _incr_bnew")
     conn.execute("CREATE TEMP TABLE _incr_bnew (lon float8, lat float8) ON COMMIT DROP")
