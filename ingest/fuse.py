@@ -69,12 +69,7 @@ def fuse(conn: psycopg.Connection, settings: MethodSettings | None = None, *,
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (FUSE_LOCK,))
         conn.execute("SET LOCAL jit = off")  # compiling costs more than these statements take
-        conn.execute(query("build_fuse_setup"))
-        with conn.cursor() as cur:
-            cur.executemany(
-                "INSERT INTO _fuse_type (camera_type, family, specificity) VALUES (%s, %s, %s)",
-                [(t, fam, spec) for t, (fam, spec) in TYPE_FAMILY.items()],
-            )
+        setup(conn)
         source_ids = [
             r[0] for r in conn.execute(
                 "SELECT id FROM source WHERE entity = 'cameras'"
@@ -85,14 +80,7 @@ def fuse(conn: psycopg.Connection, settings: MethodSettings | None = None, *,
         for n, source_id in enumerate(source_ids):
             params = {"source_id": source_id, "distance": settings.fusion_distance_m}
             if n > 0:
-                conn.execute("TRUNCATE _fuse_pair")
-                conn.execute(query("build_fuse_pairs"), params)
-                # Exactly coincident stacks (IP-located devices) at once, as the rounds would.
-                if conn.execute(query("build_fuse_stacked"), params).rowcount > 0:
-                    conn.execute(query("build_fuse_accept"))
-                # Each round matches at least the closest remaining pair; usually a few rounds do.
-                while conn.execute(query("build_fuse_round"), params).rowcount > 0:
-                    conn.execute(query("build_fuse_accept"))
+                match_source(conn, "build_fuse_pairs", params)
             conn.execute(query("build_fuse_new"), params)
             if n < len(source_ids) - 1:  # positions are only needed to match a next source
                 conn.execute(query("build_fuse_refresh"), params)
@@ -108,3 +96,26 @@ def fuse(conn: psycopg.Connection, settings: MethodSettings | None = None, *,
         ).fetchone()
         sources = [SourceFusion(*row) for row in conn.execute(query("build_fuse_summary"))]
     return FuseResult(cameras=cameras, devices=devices, sources=sources)
+
+
+def setup(conn: psycopg.Connection) -> None:
+    """The fusion's temp tables (build_fuse_setup.sql) and its type families (TYPE_FAMILY)."""
+    conn.execute(query("build_fuse_setup"))
+    with conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO _fuse_type (camera_type, family, specificity) VALUES (%s, %s, %s)",
+            [(t, fam, spec) for t, (fam, spec) in TYPE_FAMILY.items()],
+        )
+
+
+def match_source(conn: psycopg.Connection, pairs: str, params: dict) -> None:
+    """Match one source's reports to the cameras so far: candidate pairs (the `pairs` query:
+    build_fuse_pairs.sql, or the incremental build's own), then accepted greedily."""
+    conn.execute("TRUNCATE _fuse_pair")
+    conn.execute(query(pairs), params)
+    # Exactly coincident stacks (IP-located devices) at once, as the rounds would.
+    if conn.execute(query("build_fuse_stacked"), params).rowcount > 0:
+        conn.execute(query("build_fuse_accept"))
+    # Each round matches at least the closest remaining pair; usually a few rounds do.
+    while conn.execute(query("build_fuse_round"), params).rowcount > 0:
+        conn.execute(query("build_fuse_accept"))

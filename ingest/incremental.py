@@ -49,8 +49,9 @@ import psycopg
 import pyarrow as pa
 
 from camdensity.ingest import baseline
+from camdensity.ingest import fuse as fusion
 from camdensity.ingest.cells import Cells, as_h3, cell_distances, cells_of, centres
-from camdensity.ingest.fuse import TYPE_FAMILY, FuseResult
+from camdensity.ingest.fuse import FuseResult
 from camdensity.ingest.pgcopy import read_arrays, write_arrays
 from camdensity.settings import SITE_CATEGORIES, MethodSettings
 from camdensity.sql import query, statements
@@ -154,22 +155,13 @@ def apply(conn: psycopg.Connection, settings: MethodSettings, todo: Plan, radii:
 
 def _fuse(conn: psycopg.Connection, settings: MethodSettings, todo: Plan) -> None:
     """ingest/fuse.py's fusion from source `todo.first` on, over the unchanged prefix's cameras."""
-    conn.execute(query("build_fuse_setup"))
-    with conn.cursor() as cur:
-        cur.executemany(
-            "INSERT INTO _fuse_type (camera_type, family, specificity) VALUES (%s, %s, %s)",
-            [(t, fam, spec) for t, (fam, spec) in TYPE_FAMILY.items()])
+    fusion.setup(conn)
     _run(conn, "build_incr_fuse_setup", {"first": todo.first})
     sources = [r[0] for r in conn.execute(_SOURCES, (todo.first,))]
     for n, source_id in enumerate(sources):
         params = {"source_id": source_id, "distance": settings.fusion_distance_m,
                   "first": todo.first}
-        conn.execute("TRUNCATE _fuse_pair")
-        conn.execute(query("build_incr_fuse_pairs"), params)
-        if conn.execute(query("build_fuse_stacked"), params).rowcount > 0:
-            conn.execute(query("build_fuse_accept"))
-        while conn.execute(query("build_fuse_round"), params).rowcount > 0:
-            conn.execute(query("build_fuse_accept"))
+        fusion.match_source(conn, "build_incr_fuse_pairs", params)
         conn.execute(query("build_fuse_new"), params)
         if n < len(sources) - 1:
             conn.execute(query("build_incr_fuse_refresh"), params)
